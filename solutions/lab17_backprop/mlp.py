@@ -1,0 +1,84 @@
+"""Part C: the forward pass of a multi-layer perceptron (lecture 17, eqs. (6)-(12), Fig. 10-7).
+
+Symbols used in this module:
+- N: number of samples; D: number of inputs
+- layer l has W of shape (n_out, n_in) and b of shape (n_out,), as in z = W x + b
+- params: a list of (W, b) tuples, first layer first
+- activations: a list of names, one per layer ("identity", "sigmoid", "tanh", "relu",
+  "leaky_relu", or "softmax" for the output layer)
+"""
+import numpy as np
+
+from activations import ACTIVATIONS, softmax
+
+
+def init_params(layer_sizes, seed=0):
+    """He initialisation (given): W ~ N(0, 2 / n_in) of shape (n_out, n_in), b = zeros(n_out).
+
+    - layer_sizes: [D, n_1, ..., n_L]
+    Returns params, a list of L (W, b) tuples. The draw order is fixed (layer by layer, W only),
+    so the same seed always gives the same network.
+    """
+    rng = np.random.default_rng(seed)
+    params = []
+    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_out, n_in))
+        b = np.zeros(n_out)
+        params.append((W, b))
+    return params
+
+
+def activate(Z, name):
+    """Apply the activation called `name` to Z (given): softmax over the last axis, or an
+    elementwise function from ACTIVATIONS. An unknown name raises ValueError."""
+    if name == "softmax":
+        return softmax(Z)
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; use one of {sorted(ACTIVATIONS) + ['softmax']}")
+    return ACTIVATIONS[name][0](Z)
+
+
+def dense_forward(X, W, b):
+    """A dense layer's pre-activation for a batch: Z = X W^T + b (the lecture's z = W x + b).
+
+    - X: shape (N, n_in); W: shape (n_out, n_in); b: shape (n_out,)
+    Returns Z of shape (N, n_out).
+    """
+    # BEGIN SOLUTION hint: z = W x + b for every row x of X: X @ W.T + b, shape (N, n_out)
+    return np.asarray(X, dtype=float) @ np.asarray(W, dtype=float).T + b
+    # END SOLUTION
+
+
+def mlp_forward(X, params, activations):
+    """Forward pass, eqs. (6)-(12) with biases: A^0 = X; Z^l = A^{l-1} W_l^T + b_l; A^l = phi^l(Z^l).
+
+    - X: shape (N, D)
+    - params: L tuples (W_l, b_l); activations: L names
+    Returns (out, cache): out = A^L of shape (N, n_L); cache a list of L tuples
+    (A_prev, Z) = (A^{l-1}, Z^l), where A_prev is X for the first layer.
+    """
+    if len(params) != len(activations):
+        raise ValueError(f"{len(params)} layers but {len(activations)} activation names")
+    # BEGIN SOLUTION hint: loop over (W, b) and the names: Z = dense_forward(A, W, b); store (A, Z) in the cache; A = activate(Z, name)
+    A = np.asarray(X, dtype=float)
+    cache = []
+    for (W, b), name in zip(params, activations):
+        Z = dense_forward(A, W, b)
+        cache.append((A, Z))
+        A = activate(Z, name)
+    return A, cache
+    # END SOLUTION
+
+
+def predict(X, params, activations):
+    """Class labels from the forward pass (Fig. 10-9: pick the most probable class).
+
+    Returns labels of shape (N,) with an integer dtype: the argmax over the outputs, or
+    out[:, 0] >= 0.5 (as 0 or 1) when the network has a single output unit.
+    """
+    # BEGIN SOLUTION hint: out, _ = mlp_forward(...); one output unit: (out[:, 0] >= 0.5) as int; else argmax over axis 1
+    out, _ = mlp_forward(X, params, activations)
+    if out.shape[1] == 1:
+        return (out[:, 0] >= 0.5).astype(int)
+    return np.argmax(out, axis=1)
+    # END SOLUTION
