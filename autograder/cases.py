@@ -1,0 +1,252 @@
+"""A lab's hidden cases, and the checks that judge a returned value.
+
+A lab (solutions/<lab>/grading.py) lists `Case`s. The engine computes each case's expected
+value once per batch from the trusted reference (`Check.expect`), runs the student's
+function in the sandbox, and judges the returned tree (`Check.judge`). A judge returns None
+when the value is right, else a message that says what differs and, when it can tell, why.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import compare, gradcheck
+from .compare import Mismatch
+
+
+@dataclass
+class Case:
+    """One call of one student function.
+
+    function: "module.name", the function graded (its points); target: what is called, when
+    that is not the function itself (e.g. {"module": "activations", "attr": "ACTIVATIONS",
+    "items": ["relu", 0]}); given: reference functions put in place of the student's own
+    while this case runs ("module.name"), so that it tests one function only; label: what
+    the case probes, for feedback (never the input's values); equation: what to reread.
+    """
+    function: str
+    args: tuple
+    check: "Check"
+    kwargs: dict = field(default_factory=dict)
+    hidden: bool = True
+    label: str = ""
+    equation: str = ""
+    target: dict | None = None
+    given: tuple = ()
+    timeout: float | None = None
+    warning_free: bool = False
+    question: str = ""
+    number: int = 0
+
+    @property
+    def module(self):
+        return self.function.split(".")[0]
+
+    @property
+    def name(self):
+        return self.function.split(".")[1]
+
+    def call_target(self):
+        return self.target or {"module": self.module, "attr": self.name}
+
+    def input_shapes(self):
+        shapes = [describe_arg(a) for a in self.args]
+        return ", ".join(s for s in shapes if s)
+
+
+def describe_arg(value):
+    """An argument's shape, never its values (hidden inputs stay hidden)."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape}" if value.ndim else "0-d array"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, tuple) for v in value):
+        return f"{len(value)} layers"
+    return ""
+
+
+def resolve(modules, target):
+    obj = getattr(modules[target["module"]], target["attr"])
+    for item in target.get("items", []):
+        obj = obj[item]
+    return obj
+
+
+class Check:
+    """How a case's expected value is made and how a returned value is judged."""
+    form = compare.FLOAT_ARRAY
+
+    def expect(self, case, reference, settings):
+        return resolve(reference, case.call_target())(*copy_args(case.args), **case.kwargs)
+
+    def judge(self, case, node, expected, settings):
+        raise NotImplementedError
+
+
+def copy_args(args):
+    """Deep copies of the arrays, so that the reference cannot change a case's inputs."""
+    if isinstance(args, np.ndarray):
+        return args.copy()
+    if isinstance(args, list):
+        return [copy_args(a) for a in args]
+    if isinstance(args, tuple):
+        return tuple(copy_args(a) for a in args)
+    return args
+
+
+@dataclass
+class Matches(Check):
+    """Equal to the reference, leaf by leaf: |got - expected| <= atol + rtol |expected|.
+
+    known: {description: function(*args, **kwargs) -> wrong value} of the lab's named
+    mistakes, tried when the value is wrong; factors: (name, value) pairs for "off by a
+    factor of N"; zero_mask: when True, "wrong only at z = 0" is looked for (args[0] == 0).
+    """
+    form: compare.Form = compare.FLOAT_ARRAY
+    rtol: float = 1e-7
+    atol: float = 1e-12
+    known: dict = field(default_factory=dict)
+    factors: tuple = ()
+    zero_mask: bool = False
+
+    def judge(self, case, node, expected, settings):
+        got_leaves = compare.flatten(node, self.form)
+        want_leaves = compare.expected_leaves(expected, self.form)
+        if len(got_leaves) != len(want_leaves):
+            raise Mismatch(f"result: {len(got_leaves) // 2 if self.form.kind == 'pairs' else len(got_leaves)} "
+                           f"items, expected {len(want_leaves) // 2 if self.form.kind == 'pairs' else len(want_leaves)}")
+        for (where, got), (_, want) in zip(got_leaves, want_leaves):
+            want = np.asarray(want, dtype=float) if want.dtype.kind in "fb" else want
+            problem = compare.numbers_differ(got, want, self.rtol, self.atol, where)
+            if problem:
+                return problem + self.explain(case, got, want, node)
+        return None
+
+    def explain(self, case, got, want, node):
+        for description, wrong in self.known.items():
+            try:
+                candidate = np.asarray(wrong(*copy_args(case.args), **case.kwargs), dtype=float)
+                leaves = compare.flatten(node, self.form)
+                if len(leaves) == 1 and candidate.shape == np.shape(got) and \
+                        np.allclose(np.asarray(got, dtype=float), candidate, rtol=self.rtol, atol=self.atol):
+                    return f". Likely mistake: {description}"
+            except Exception:
+                continue
+        mask = None
+        if self.zero_mask and isinstance(case.args[0], np.ndarray) and case.args[0].shape == np.shape(got):
+            mask = case.args[0] == 0
+        guess = compare.likely_mistake(got, want, self.rtol, self.atol, self.factors, mask)
+        return f". Likely mistake: {guess}" if guess else ""
+
+
+@dataclass
+class MatchesDerivative(Check):
+    """An elementwise derivative, judged against the engine's central differences of the
+    reference activation (`forward`, "module.name") at the same z."""
+    forward: str = ""
+    forward_kwargs: dict = field(default_factory=dict)
+    known: dict = field(default_factory=dict)
+
+    def expect(self, case, reference, settings):
+        module, name = self.forward.split(".")
+        f = getattr(reference[module], name)
+        return gradcheck.elementwise_derivative(lambda z: f(z, **self.forward_kwargs), case.args[0], settings.gradcheck_h)
+
+    def judge(self, case, node, expected, settings):
+        got = compare.plain(node, compare.FLOAT_ARRAY, "result")
+        if got.shape != expected.shape:
+            return f"result: shape {got.shape}, expected {expected.shape}"
+        if not np.all(np.isfinite(got)):
+            return "result: values are not finite (nan or inf)"
+        error = gradcheck.relative_error(got, expected)
+        if error <= settings.gradcheck_tol:
+            return None
+        bad = np.abs(got - expected) > settings.gradcheck_tol * max(1e-8, np.abs(got).max() + np.abs(expected).max())
+        index = tuple(np.argwhere(bad)[0])
+        message = (f"gradient check failed: relative error {error:.2g} against central differences "
+                   f"(tolerance {settings.gradcheck_tol:g}); first at index {index}: numerical "
+                   f"{expected[index]:.6g}, yours {got[index]:.6g}")
+        return message + Matches(known=self.known, zero_mask=True).explain(case, got, expected, node)
+
+
+@dataclass
+class MatchesGradient(Check):
+    """mlp_backward's grads, judged against the engine's central differences of the
+    reference loss with respect to every W and b (args: Y, params, cache, activations)."""
+    form: compare.Form = compare.PAIRS
+    known: dict = field(default_factory=dict)
+
+    def expect(self, case, reference, settings):
+        Y, params, _cache, activations = case.args[:4]
+        loss = case.kwargs.get("loss", "cross_entropy")
+        mlp, backprop = reference["mlp"], reference["backprop"]
+        X = params_input(case)
+        grads = []
+        for l, (W, b) in enumerate(params):
+            def loss_of(value, l=l, j=None):
+                trial = [list(p) for p in params]
+                trial[l][j] = value
+                out, _ = mlp.mlp_forward(X, [tuple(p) for p in trial], activations)
+                return backprop.LOSSES[loss](out, Y)
+            grads.append((gradcheck.central_difference(lambda w: loss_of(w, j=0), W, settings.gradcheck_h),
+                          gradcheck.central_difference(lambda v: loss_of(v, j=1), b, settings.gradcheck_h)))
+        return grads
+
+    def judge(self, case, node, expected, settings):
+        got = compare.flatten(node, self.form, "grads")
+        want = compare.expected_leaves(expected, self.form, "grads")
+        if len(got) != len(want):
+            return f"grads: {len(got) // 2} pairs, expected {len(want) // 2} (one (dW, db) per layer)"
+        for (where, g), (_, w) in zip(got, want):
+            if g.shape != w.shape:
+                hint = " (transposed)" if g.shape == w.T.shape else ""
+                order = " (are the layers in reverse order?)" if any(g.shape == x.shape for _, x in want) and not hint else ""
+                return f"{where}: shape {g.shape}, expected {w.shape}{hint}{order}"
+            error = gradcheck.relative_error(g, w)
+            if not np.all(np.isfinite(g)) or error > settings.gradcheck_tol:
+                guess = compare.likely_mistake(g, w, 1e-5, 1e-10, (("N", params_input(case).shape[0]),))
+                return (f"{where}: gradient check failed, relative error {error:.2g} against central "
+                        f"differences of the loss (tolerance {settings.gradcheck_tol:g})"
+                        + (f". Likely mistake: {guess}" if guess else ""))
+        return None
+
+
+def params_input(case):
+    """X of an mlp_backward case: the first layer's A_prev in the (reference) cache."""
+    return case.args[2][0][0]
+
+
+@dataclass
+class MatchesCallableGradient(Check):
+    """numerical_gradient(f, x, h): judged against f's analytic gradient."""
+    rtol: float = 1e-7
+    atol: float = 1e-9
+
+    def expect(self, case, reference, settings):
+        f, x = case.args[0], case.args[1]
+        return f.gradient(np.asarray(x, dtype=float))
+
+    def judge(self, case, node, expected, settings):
+        got = compare.plain(node, compare.FLOAT_ARRAY, "result")
+        problem = compare.numbers_differ(got, expected, self.rtol, self.atol, "result")
+        if problem and got.shape == expected.shape and np.all(np.isfinite(got)):
+            err = float(np.max(np.abs(got - expected)))
+            if 1e-8 < err < 1e-2:
+                problem += (". Likely mistake: an error of order h; forward differences "
+                            "(f(x + h) - f(x)) / h instead of central ones")
+        return problem
+
+
+@dataclass
+class Satisfies(Check):
+    """An outcome rather than exact numbers: `predicate(leaves, expected)` returns None or a
+    message; expected comes from the reference as usual (or `expected_fn`)."""
+    form: compare.Form = compare.FLOAT_ARRAY
+    predicate: object = None
+    expected_fn: object = None
+
+    def expect(self, case, reference, settings):
+        if self.expected_fn is not None:
+            return self.expected_fn(reference, case)
+        return super().expect(case, reference, settings)
+
+    def judge(self, case, node, expected, settings):
+        leaves = [leaf for _, leaf in compare.flatten(node, self.form)]
+        return self.predicate(leaves, expected)

@@ -1,0 +1,41 @@
+"""Every grading setting in one declared place: a default and a description each.
+
+`python -m autograder settings` prints this table. The engine reads these values; nothing
+else in the kit hard-codes a timeout, a cap or a tolerance.
+"""
+from dataclasses import dataclass, field, fields, replace
+
+
+def setting(default, description):
+    return field(default=default, metadata={"description": description})
+
+
+@dataclass(frozen=True)
+class Settings:
+    case_timeout: float = setting(5.0, "wall seconds one hidden case may take before the sandbox is killed")
+    import_timeout: float = setting(10.0, "wall seconds the student modules may take to import")
+    submission_budget: float = setting(120.0, "wall seconds for all cases of one submission; later cases fail once it is spent")
+    cpu_seconds: int = setting(60, "RLIMIT_CPU of one sandbox process (CPU seconds)")
+    memory_bytes: int = setting(1 << 30, "RLIMIT_AS of one sandbox process (address space, bytes)")
+    max_processes: int = setting(64, "RLIMIT_NPROC inside the sandbox (processes and threads)")
+    output_bytes: int = setting(8 << 20, "RLIMIT_FSIZE: the largest file (stdout, results) the sandbox may write")
+    max_result_bytes: int = setting(16 << 20, "the most result data read back from one case")
+    restarts: int = setting(25, "sandbox restarts allowed per submission (after timeouts or crashes) before the rest fails")
+    workers: int = setting(0, "submissions graded at once (-j); 0 means the number of cores")
+    isolation: str = setting("auto", "sandbox: auto, bwrap, nobody or rlimits (auto takes the first that works here)")
+    gradcheck_h: float = setting(1e-5, "step of the engine's central differences")
+    gradcheck_tol: float = setting(1e-6, "largest relative error max|a-n| / max(1e-8, max|a|+max|n|) a correct derivative may show")
+    kink_margin: float = setting(1e-3, "random points stay this far from the kinks of relu and leaky_relu")
+
+    def describe(self):
+        """Rows (name, value, description) for the settings table."""
+        return [(f.name, getattr(self, f.name), f.metadata["description"]) for f in fields(self)]
+
+    def with_overrides(self, **overrides):
+        unknown = set(overrides) - {f.name for f in fields(self)}
+        if unknown:
+            raise ValueError(f"unknown setting(s) {sorted(unknown)}; see `python -m autograder settings`")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+DEFAULTS = Settings()

@@ -1,0 +1,138 @@
+"""How values cross the sandbox wall: arguments out as JSON + .npy, results back as .npy.
+
+The parent writes each case's arguments with `write_call`; the runner (sandbox/runner.py)
+decodes them with its `load_tree` and writes the result with its `save_tree`; the parent reads
+that back with `read_result`, loading every file with allow_pickle=False. Object arrays, files
+with unexpected names and oversized results are refused, not trusted.
+"""
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+RESULT_FILE = re.compile(r"^(?P<path>r(?:_\d{1,5}){0,4})\.(?P<tag>nd|float|int|bool|npscalar|list|tuple|none|object)\.npy$")
+AFTER_FILE = re.compile(r"^(?P<path>in(?:_\d{1,5}){1,4})\.after\.npy$")
+MAX_ITEMS = 2000
+
+
+@dataclass(frozen=True)
+class Callable:
+    """A scalar test function built inside the sandbox (see runner.make_callable)."""
+    kind: str
+    params: tuple
+
+    def __call__(self, x):  # the same function, for the trusted parent
+        if self.kind == "sin_cubic":
+            a, c = self.params
+            return float(np.sum(np.sin(a * x) + c * np.asarray(x, dtype=float) ** 3))
+        raise ValueError(f"unknown callable {self.kind!r}")
+
+    def gradient(self, x):
+        if self.kind == "sin_cubic":
+            a, c = self.params
+            return a * np.cos(a * x) + 3.0 * c * x ** 2
+        raise ValueError(f"unknown callable {self.kind!r}")
+
+
+def encode_tree(value, folder, names):
+    """JSON node for one argument; arrays go to folder/<n>.npy (n from the `names` counter)."""
+    if isinstance(value, np.ndarray):
+        name = f"{len(names)}.npy"
+        names.append(name)
+        np.save(Path(folder) / name, value, allow_pickle=False)
+        return {"a": name}
+    if isinstance(value, Callable):
+        return {"fn": {"kind": value.kind, "params": encode_tree(value.params, folder, names)}}
+    if isinstance(value, bool):
+        return {"b": value}
+    if isinstance(value, (int, np.integer)):
+        return {"i": int(value)}
+    if isinstance(value, (float, np.floating)):
+        return {"f": float(value)}
+    if isinstance(value, str):
+        return {"s": value}
+    if value is None:
+        return {"n": None}
+    if isinstance(value, list):
+        return {"l": [encode_tree(v, folder, names) for v in value]}
+    if isinstance(value, tuple):
+        return {"t": [encode_tree(v, folder, names) for v in value]}
+    if isinstance(value, dict):
+        return {"d": {k: encode_tree(v, folder, names) for k, v in value.items()}}
+    raise TypeError(f"cannot send a {type(value).__name__} into the sandbox")
+
+
+def write_call(folder, target, args, kwargs, needs, given=()):
+    """Write one case's call.json and argument arrays into folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    call = {
+        "target": target,
+        "args": encode_tree(tuple(args), folder, names),
+        "kwargs": encode_tree(dict(kwargs), folder, names),
+        "needs": sorted(needs),
+        "given": list(given),
+    }
+    (folder / "call.json").write_text(json.dumps(call))
+
+
+@dataclass
+class Value:
+    """One node of a result as the student's code returned it.
+
+    tag: nd (ndarray), float, int, bool, npscalar (a NumPy scalar), list, tuple, none,
+    object (anything else: refused), or missing (nothing came back)."""
+    tag: str
+    data: np.ndarray | None = None
+    items: list = field(default_factory=list)
+
+    @property
+    def is_sequence(self):
+        return self.tag in ("list", "tuple")
+
+
+MISSING = Value("missing")
+
+
+def read_result(folder, max_bytes):
+    """The result tree that the runner wrote into folder, or MISSING."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return MISSING, {}
+    entries, after, total = {}, {}, 0
+    for entry in os.scandir(folder):
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        match = RESULT_FILE.match(entry.name) or AFTER_FILE.match(entry.name)
+        if not match:
+            continue
+        total += entry.stat(follow_symlinks=False).st_size
+        if total > max_bytes:
+            raise ValueError(f"the result is larger than {max_bytes} bytes")
+        try:
+            data = np.load(entry.path, allow_pickle=False)
+        except Exception:  # a pickle, a truncated file, not an .npy: untrusted, refused
+            data = None
+        if match.re is AFTER_FILE:
+            after[match.group("path")] = data
+        else:
+            entries[match.group("path")] = (match.group("tag"), data)
+    return build(entries, "r"), after
+
+
+def build(entries, path):
+    if path not in entries:
+        return MISSING
+    tag, data = entries[path]
+    if data is None or tag == "object":
+        return Value("object")
+    if tag in ("list", "tuple"):
+        n = int(data) if data.shape == () and data.dtype.kind in "iu" else -1
+        if not 0 <= n <= MAX_ITEMS:
+            return Value("object")
+        return Value(tag, items=[build(entries, f"{path}_{i}") for i in range(n)])
+    return Value(tag, data=data)
