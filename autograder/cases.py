@@ -36,6 +36,7 @@ class Case:
     warning_free: bool = False
     question: str = ""
     number: int = 0
+    arg_names: tuple = ()
 
     @property
     def module(self):
@@ -49,16 +50,17 @@ class Case:
         return self.target or {"module": self.module, "attr": self.name}
 
     def input_shapes(self):
-        shapes = [describe_arg(a) for a in self.args]
-        return ", ".join(s for s in shapes if s)
+        """The arguments' shapes by name, never their values (hidden inputs stay hidden)."""
+        names = list(self.arg_names) + [f"arg{i}" for i in range(len(self.arg_names), len(self.args))]
+        shapes = [f"{name} {describe_arg(a)}" for name, a in zip(names, self.args) if describe_arg(a)]
+        return ", ".join(shapes)
 
 
 def describe_arg(value):
-    """An argument's shape, never its values (hidden inputs stay hidden)."""
     if isinstance(value, np.ndarray):
-        return f"array {value.shape}" if value.ndim else "0-d array"
+        return str(value.shape)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, tuple) for v in value):
-        return f"{len(value)} layers"
+        return "[" + ", ".join("(" + ", ".join(str(np.shape(x)) for x in v) + ")" for v in value) + "]"
     return ""
 
 
@@ -159,7 +161,7 @@ class MatchesDerivative(Check):
         if error <= settings.gradcheck_tol:
             return None
         bad = np.abs(got - expected) > settings.gradcheck_tol * max(1e-8, np.abs(got).max() + np.abs(expected).max())
-        index = tuple(np.argwhere(bad)[0])
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
         message = (f"gradient check failed: relative error {error:.2g} against central differences "
                    f"(tolerance {settings.gradcheck_tol:g}); first at index {index}: numerical "
                    f"{expected[index]:.6g}, yours {got[index]:.6g}")

@@ -134,11 +134,13 @@ def numbers_differ(got, expected, rtol, atol, where):
         if close.all():
             return None
         err = np.abs(got_f - expected)
-        rel = err / np.maximum(np.abs(expected), 1e-300)
-    index = tuple(np.argwhere(~close)[0])
+        rel = np.where(expected != 0, err / np.where(expected != 0, np.abs(expected), 1.0), np.nan)
+        wrong_rel = np.where(close, np.nan, rel)
+        rel_text = f"{np.nanmax(wrong_rel):.3g}" if np.any(np.isfinite(wrong_rel)) else "n/a (expected 0)"
+    index = tuple(int(i) for i in np.argwhere(~close)[0])
     shown = index if index else "()"
     return (f"{where}: {int((~close).sum())} of {close.size} values differ; max abs error {np.nanmax(err):.3g}, "
-            f"max rel error {np.nanmax(np.where(close, 0, rel)):.3g}; first at index {shown}: "
+            f"max rel error {rel_text}; first at index {shown}: "
             f"expected {expected[index]:.6g}, got {got_f[index]:.6g}")
 
 

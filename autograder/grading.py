@@ -29,7 +29,7 @@ class SubmissionResult:
     scores: dict                      # question -> points earned
     possible: dict                    # question -> points possible
     cases: list = field(default_factory=list)
-    status: str = "graded"            # Otter's grading_status column
+    status: str = "Completed"         # Otter's grading_status column
     isolation: str = ""
     seconds: float = 0.0
 
@@ -39,8 +39,9 @@ class SubmissionResult:
 
     @property
     def percent(self):
+        """Otter's percent_correct: the ratio earned, rounded to 4 digits."""
         possible = sum(self.possible.values())
-        return round(100.0 * self.total / possible, 2) if possible else 0.0
+        return round(self.total / possible, 4) if possible else 0.0
 
 
 def judge(case, expected, outcome, node, after, settings):
@@ -113,7 +114,8 @@ def grade(prepared, submission_dir, name, strategy, settings, scratch, slot=0, i
                         continue
                     restarts += 1
                     try:
-                        import_errors.update(session.start())
+                        for module, error in session.start().items():
+                            import_errors.setdefault(module, error)  # "missing" beats "cannot import"
                     except StartFailure as exc:
                         fatal = str(exc)
                         results.append(CaseResult(case, False, fatal))
@@ -137,10 +139,10 @@ def grade(prepared, submission_dir, name, strategy, settings, scratch, slot=0, i
     finally:
         session.close()
     scores = score(prepared, results)
-    status = "graded" if not fatal else f"graded with errors: {fatal}"
+    status = "Completed" if not fatal else f"Completed with errors: {fatal}"
     if import_errors:
-        first = sorted(import_errors)[0]
-        status = f"graded with errors: {first}.py could not be imported ({import_errors[first]})"
+        first = [m for m in lab.modules if m in import_errors][0]
+        status = f"Completed with errors: {first}.py: {import_errors[first]}"
     return SubmissionResult(name, scores, lab.points, results, status, strategy.name,
                             time.monotonic() - started)
 

@@ -35,7 +35,7 @@ class Lab:
     name: str
     modules: list             # student module names, in import order
     questions: list           # Question, in grading order
-    make_cases: object        # function(settings) -> list of Case
+    make_cases: object        # function(settings, reference) -> list of Case
     reference_dir: Path
     assignment_dir: Path
     spec: object = None       # the grading.py module itself
@@ -141,6 +141,17 @@ def given_closure(sources, names):
     return closure
 
 
+def parameter_names(reference, target):
+    import inspect
+    try:
+        function = getattr(reference[target["module"]], target["attr"])
+        for item in target.get("items", []):
+            function = function[item]
+        return tuple(inspect.signature(function).parameters)
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return ()
+
+
 def top_name(node):
     if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
         return node.name
@@ -164,13 +175,14 @@ class Prepared:
 def prepare(lab, settings, cases_dir):
     """Build every case once per batch: compute expected values with the reference, write
     the inputs, check that no case is given a function that a later case grades."""
-    cases = list(lab.make_cases(settings))
+    cases = list(lab.make_cases(settings, lab.reference()))
     sources = lab.reference_sources()
     reference = lab.reference()
     graded_later = {}
     for k, case in enumerate(cases):
         case.number = k
         case.question = lab.question_of(case.function)
+        case.arg_names = parameter_names(reference, case.call_target())
         graded_later[case.function] = k
     gives, expected = [], []
     for k, case in enumerate(cases):

@@ -170,11 +170,18 @@ class Given:
             home = self.student[module_name]
             undo.append(("attr", home, attr, original))
             setattr(home, attr, trusted)
+            if original is None:
+                continue
             for module in self.student.values():
                 for key, value in list(vars(module).items()):
-                    if original is not None and value is original:
+                    if value is original:
                         undo.append(("attr", module, key, value))
                         setattr(module, key, trusted)
+                    elif isinstance(value, dict):  # registries such as {name: (f, f')}
+                        for item, entry in list(value.items()):
+                            if isinstance(entry, tuple) and any(e is original for e in entry):
+                                undo.append(("item", value, item, entry))
+                                value[item] = tuple(trusted if e is original else e for e in entry)
         return undo
 
     @staticmethod
@@ -183,6 +190,8 @@ class Given:
             if entry[0] == "dict":
                 entry[1].clear()
                 entry[1].update(entry[2])
+            elif entry[0] == "item":
+                entry[1][entry[2]] = entry[3]
             elif entry[3] is None:
                 entry[1].__dict__.pop(entry[2], None)
             else:
@@ -214,7 +223,7 @@ def run_case(k, spec, modules, given, cases_dir, out_dir):
     error, caught = None, []
     try:
         function = resolve(modules, call["target"])
-        np.seterr(all="warn")
+        np.seterr(divide="warn", over="warn", invalid="warn", under="ignore")  # NumPy's defaults
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = function(*args, **kwargs)

@@ -20,6 +20,12 @@ from pathlib import Path
 from . import isolation
 
 MAX_STATUS_LINE = 8192
+ACTIVE = set()   # running sessions, so that Ctrl-C can kill every sandbox
+
+
+def kill_all():
+    for session in list(ACTIVE):
+        session.close()
 
 
 @dataclass
@@ -66,9 +72,14 @@ class Session:
             pass_fds=(write_fd,), start_new_session=True, env=isolation.base_env(),
             preexec_fn=lambda: isolation.set_limits(settings), close_fds=True)
         os.close(write_fd)
+        ACTIVE.add(self)
         self.control, self.buffer, self.given = read_fd, b"", set()
         message = self._receive(settings.import_timeout)
         if message is None or "ready" not in message or not isinstance(message["ready"], dict):
+            try:
+                self.process.wait(timeout=0.2)  # tell "still running" from "just exited"
+            except subprocess.TimeoutExpired:
+                pass
             reason = "timed out" if message is None and self.process.poll() is None else "exited"
             self.close()
             raise StartFailure(f"the submission's modules {reason} while importing "
@@ -78,6 +89,7 @@ class Session:
         return self.import_errors
 
     def close(self):
+        ACTIVE.discard(self)
         if self.process is not None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)

@@ -409,7 +409,7 @@ _BACKPROP_MISTAKES = (
             "return float(np.mean(diff * diff) / 2.0)"),),
     ),
     Mistake(
-        "dense_backward_dW_transposed", "backprop", "dense_backward",
+        "dense_backward_dw_transposed", "backprop", "dense_backward",
         "dW = A_prev.T @ dZ is (n_in, n_out); W is (n_out, n_in), so dW = dZ.T @ A_prev",
         (_e("backprop", "dW = dZ.T @ np.asarray(A_prev, dtype=float)", "dW = np.asarray(A_prev, dtype=float).T @ dZ"),),
     ),
@@ -424,18 +424,18 @@ _BACKPROP_MISTAKES = (
         (_e("backprop", "db = dZ.sum(axis=0)", "db = dZ.sum(axis=1)"),),
     ),
     Mistake(
-        "dense_backward_dA_uses_W_T", "backprop", "dense_backward",
+        "dense_backward_da_uses_w_transpose", "backprop", "dense_backward",
         "dA_prev = dZ @ W.T: with W (n_out, n_in) it is dZ @ W",
         (_e("backprop", "dA_prev = dZ @ np.asarray(W, dtype=float)", "dA_prev = dZ @ np.asarray(W, dtype=float).T"),),
     ),
     Mistake(
-        "dense_backward_dW_divided_by_N", "backprop", "dense_backward",
+        "dense_backward_dw_divided_by_n", "backprop", "dense_backward",
         "dW divided by N again: the 1/N of the mean loss is already in dZ",
         (_e("backprop", "dW = dZ.T @ np.asarray(A_prev, dtype=float)",
             "dW = dZ.T @ np.asarray(A_prev, dtype=float) / dZ.shape[0]"),),
     ),
     Mistake(
-        "mlp_backward_missing_1_over_N", "backprop", "mlp_backward",
+        "mlp_backward_missing_1_over_n", "backprop", "mlp_backward",
         "the output dZ for cross-entropy lacks the 1/N of the mean loss",
         (_e("backprop", "dZ = (softmax(Z_L) - one_hot(Y, Z_L.shape[1])) / N",
             "dZ = softmax(Z_L) - one_hot(Y, Z_L.shape[1])"),),
@@ -457,7 +457,7 @@ _BACKPROP_MISTAKES = (
         (_e("backprop", "ACTIVATIONS[activations[l - 1]][1]", "ACTIVATIONS[activations[l]][1]"),),
     ),
     Mistake(
-        "mlp_backward_derivative_at_A", "backprop", "mlp_backward",
+        "mlp_backward_derivative_at_a", "backprop", "mlp_backward",
         "phi' is taken at the activation A^{l-1} instead of the pre-activation Z^{l-1}",
         (_e("backprop", "[1](cache[l - 1][1])", "[1](cache[l][0])"),),
     ),

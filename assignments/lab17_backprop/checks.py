@@ -1,0 +1,1250 @@
+"""Public self-checks for Lab 17 (Neural Networks and Backpropagation I).
+
+Run them from this folder:
+
+    python checks.py              # all five questions
+    python checks.py backprop     # one question: tlu, activations, forward, backprop, training
+
+Every check prints one line, PASS or FAIL; a FAIL says which function, on which input, what was
+expected beside what came back, the likely mistake, the lecture equation to reread and a line
+that reproduces it. The exit status is 0 when everything passes and 1 otherwise.
+
+In the notebook, grader.check("tlu") calls checks.run("tlu", quiet=True): it returns True when
+every check passes and otherwise raises AssertionError listing the FAIL lines.
+
+These checks are public and only a part of the grading: hidden tests try other inputs. Passing
+them means your functions meet the contract on these examples, not that they are correct
+everywhere. The checks use only the standard library and NumPy, and never the reference
+solution: expected values are small golden numbers worked out by hand, properties every
+correct answer has, or derivatives measured here with central differences of your own functions.
+"""
+import copy
+import importlib
+import inspect
+import os
+import sys
+import traceback
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)  # import your modules from the folder this file sits in
+
+# ---------------------------------------------------------------------------------------------
+# Settings (the same values as the grading engine's autograder/config.py)
+# ---------------------------------------------------------------------------------------------
+# Gradient checks compare an analytic derivative a with central differences n,
+#     (f(x + h e_i) - f(x - h e_i)) / 2h,   h = 1e-5,
+# by the relative error max|a - n| / max(1e-8, max|a| + max|n|).
+# Why 1e-6: central differences err by truncation ~ h^2 |f'''| / 6 ~ 1e-10 and by rounding
+# ~ eps |f| / h ~ 2e-16 / 1e-5 ~ 1e-11 for the O(1) functions used here, so a correct derivative
+# agrees to about 1e-10. A real mistake (derivative at the output, a missing 1/N, a transposed
+# dW) is off by 1e-2 or more. 1e-6 sits four orders above the noise and far below any mistake.
+# The ratio is scale free; the 1e-8 floor only keeps an all-zero gradient from dividing by zero.
+H = 1e-5
+GRAD_TOL = 1e-6
+# numerical_gradient itself is held to 1e-7: central differences reach ~1e-10 on sin(x) + x^3,
+# while forward differences (f(x + h) - f(x)) / h err by ~h |f''| / 2, about 1e-6 relative.
+NUMGRAD_TOL = 1e-7
+# Random points for relu and leaky_relu stay this far from the kink at 0 (h is much smaller,
+# so no central difference straddles the kink).
+KINK_MARGIN = 1e-3
+# Golden values are compared with np.isclose(got, expected, rtol, atol).
+RTOL, ATOL = 1e-7, 1e-9
+# XOR training target from the contract (Part E).
+XOR_LOSS_BELOW = 0.01
+
+STUDENT_MODULES = ["activations", "tlu", "mlp", "backprop"]  # in dependency order
+
+QUESTIONS = {  # question: (part, points)
+    "tlu": ("Part A, tlu.py", 15),
+    "activations": ("Part B, activations.py", 25),
+    "forward": ("Part C, mlp.py", 20),
+    "backprop": ("Part D, backprop.py", 30),
+    "training": ("Part E, backprop.py", 10),
+}
+
+# What to reread, by function. The equation numbers are the lecture's.
+REREAD = {
+    "heaviside": "the slide 'Common step functions used in Perceptrons': heaviside(z) = 0 if z < 0, 1 otherwise (so heaviside(0) = 1)",
+    "sign": "the slide 'Common step functions used in Perceptrons': sgn(z) = -1 if z < 0, 0 if z = 0, +1 if z > 0",
+    "tlu": "eq. (1): h(x) = step(w^T x + b); for a batch X (N, D), z = X @ w + b has shape (N,)",
+    "perceptron_layer": "eq. (1) for every unit: Z = X W^T + b, one row of W per unit, then the step; shape (N, n_out)",
+    "perceptron_train": "eq. (1) and Rosenblatt's rule: y_hat = heaviside(x . w + b); w += lr (y - y_hat) x; b += lr (y - y_hat)",
+    "sigmoid": "eq. (13): sigma(z) = 1 / (1 + e^-z)",
+    "sigmoid_grad": "eq. (14): sigma'(z) = sigma(z) (1 - sigma(z)), taken at the pre-activation z",
+    "tanh": "eq. (15): tanh(z) = (e^z - e^-z) / (e^z + e^-z)",
+    "tanh_grad": "eq. (15) and its derivative tanh'(z) = 1 - tanh(z)^2. Eq. (16), 2 sigma(2z) - 1, is not the derivative: it equals tanh(z) itself",
+    "relu": "eq. (17): relu(z) = max(0, z)",
+    "relu_grad": "eq. (18): relu'(z) = 0 where z <= 0 (so relu'(0) = 0), 1 where z > 0",
+    "leaky_relu": "Fig. 11-2: leaky_relu(z) = z where z > 0, alpha z elsewhere",
+    "leaky_relu_grad": "Fig. 11-2: the derivative of leaky_relu is 1 where z > 0, alpha where z <= 0",
+    "softmax": "Fig. 10-9: s_k = e^(z_k) / sum_j e^(z_j), over the last axis",
+    "softmax_jacobian": "J[i, j] = d s_i / d z_j = s_i (delta_ij - s_j)",
+    "ACTIVATIONS": "the contract, Part B: ACTIVATIONS = {name: (function, derivative)}",
+    "dense_forward": "eqs. (6)-(12): z = W x + b for every sample; for a batch Z = X W^T + b, shape (N, n_out)",
+    "mlp_forward": "eqs. (6)-(12): A^0 = X; Z^l = A^(l-1) W_l^T + b_l; A^l = phi_l(Z^l); cache[l] = (A^(l-1), Z^l)",
+    "predict": "Fig. 10-9: the label is the argmax of the output (out[:, 0] >= 0.5 for one output unit)",
+    "one_hot": "the contract, Part D: one_hot(y, K)[i, k] = 1.0 if k == y_i else 0.0",
+    "cross_entropy": "the contract, Part D: mean over i of -log P[i, y_i], with P clipped to [1e-12, 1]",
+    "mse": "the contract, Part D: (1 / 2N) sum_i ||y_hat_i - y_i||^2",
+    "dense_backward": "the chain rule through Z = A_prev W^T + b: dW = dZ^T A_prev, db = sum of dZ over the batch, dA_prev = dZ W",
+    "mlp_backward": "backpropagation (Part D): dZ_L = (softmax(Z_L) - one_hot(Y)) / N for cross-entropy, (phi(Z_L) - Y) / N * phi'(Z_L) for mse; then per layer dense_backward and dZ = dA * phi'(Z) at the pre-activation Z",
+    "numerical_gradient": "the contract, Part D: g_i = (f(x + h e_i) - f(x - h e_i)) / 2h, central differences",
+    "gradient_descent_step": "gradient descent: W <- W - lr dW, b <- b - lr db (new arrays; the old ones stay as they were)",
+    "train": "the contract, Part E: every epoch forward, record the loss, mlp_backward, gradient_descent_step",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures and how they are worded
+# ---------------------------------------------------------------------------------------------
+class CheckFailed(Exception):
+    """A check found a wrong result; the message reads like a TA's comment."""
+
+
+class ModuleProblem(Exception):
+    """A student module could not be imported."""
+
+
+def fail(function, problem, given=None, detail=None, mistake=None, repro=None):
+    """Raise CheckFailed with a message: what, on which input, expected beside got, the likely
+    mistake, the equation to reread and a line that reproduces it."""
+    lines = [f"{function}: {problem}"]
+    if given:
+        lines.append(f"input: {given}")
+    if detail:
+        lines.extend(detail if isinstance(detail, list) else [detail])
+    if mistake:
+        lines.append(f"likely mistake: {mistake}")
+    if function in REREAD:
+        lines.append(f"reread {REREAD[function]}")
+    if repro:
+        lines.append(f"reproduce: {repro}")
+    raise CheckFailed("\n".join(lines))
+
+
+def shape_of(name, value):
+    """'z of shape (4, 3)' for an array, 'z = 0.5' for a scalar."""
+    value = np.asarray(value)
+    return f"{name} of shape {value.shape}" if value.ndim else f"{name} = {value.item()!r}"
+
+
+def fmt(value):
+    return np.array2string(np.asarray(value), precision=8, separator=", ", max_line_width=100)
+
+
+def difference_report(got, expected, mismatch):
+    """Max abs error, the first index that differs with both values, and both arrays if small."""
+    err = np.abs(np.asarray(got, dtype=float) - np.asarray(expected, dtype=float))
+    idx = tuple(int(i) for i in np.argwhere(mismatch)[0]) if np.ndim(mismatch) else ()
+    lines = [
+        f"max abs error {np.nanmax(err) if np.isfinite(err).any() else float('nan'):.3g}; first difference at "
+        f"index {idx}: expected {np.asarray(expected)[idx]!r}, got {np.asarray(got)[idx]!r}"
+    ]
+    if np.size(expected) <= 12:
+        lines.append(f"expected {fmt(expected)}")
+        lines.append(f"     got {fmt(got)}")
+    return lines
+
+
+def relative_error(a, n):
+    """max|a - n| / max(1e-8, max|a| + max|n|): see GRAD_TOL above."""
+    a, n = np.asarray(a, dtype=float), np.asarray(n, dtype=float)
+    return float(np.max(np.abs(a - n)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(n))))
+
+
+def _mistake_text(mistake, got):
+    return mistake(got) if callable(mistake) else mistake
+
+
+def expect_array(function, got, expected, given, mistake=None, repro=None, kind="float"):
+    """got must be an ndarray shaped like expected, of the right dtype, with expected's values.
+
+    kind: "float" (float64), "int" (any integer dtype) or "any".
+    """
+    expected = np.asarray(expected)
+    if not isinstance(got, np.ndarray) and not (expected.ndim == 0 and np.ndim(got) == 0):
+        fail(function, f"returned a {type(got).__name__}, expected a NumPy array of shape {expected.shape}",
+             given, repro=repro)
+    got_arr = np.asarray(got)
+    if got_arr.shape != expected.shape:
+        fail(function, f"returned shape {got_arr.shape}, expected {expected.shape}", given,
+             mistake=_mistake_text(mistake, None), repro=repro)
+    if kind == "float" and got_arr.dtype != np.float64:
+        fail(function, f"returned dtype {got_arr.dtype}, expected float64 (the kit's arrays are float64)",
+             given, mistake="a comparison or an int array; build the result from floats (1.0, 0.0) or use .astype(float)",
+             repro=repro)
+    if kind == "int" and not np.issubdtype(got_arr.dtype, np.integer):
+        fail(function, f"returned dtype {got_arr.dtype}, expected an integer dtype", given,
+             mistake="labels are integers: np.argmax gives them, or .astype(int)", repro=repro)
+    if not np.issubdtype(got_arr.dtype, np.number):
+        fail(function, f"returned dtype {got_arr.dtype}, expected numbers", given, repro=repro)
+    close = np.isclose(got_arr.astype(float), expected.astype(float), rtol=RTOL, atol=ATOL)
+    if not close.all():
+        fail(function, "wrong values", given, difference_report(got_arr, expected, ~close),
+             _mistake_text(mistake, got_arr), repro)
+    return got_arr
+
+
+def expect_scalar(function, got, expected, given, mistake=None, repro=None):
+    """got must be one number (a Python float or a 0-d NumPy value) close to expected."""
+    if np.ndim(got) != 0:
+        fail(function, f"returned shape {np.shape(got)}, expected one number (a float)", given,
+             mistake="the loss is a mean over the batch: one number, not one per sample", repro=repro)
+    value = float(got)
+    if not np.isclose(value, expected, rtol=RTOL, atol=ATOL):
+        fail(function, "wrong value", given, [f"expected {expected!r}", f"     got {value!r}"],
+             _mistake_text(mistake, value), repro)
+    return value
+
+
+def expect_gradient(function, got, numeric, given, against, mistake=None, repro=None, tol=GRAD_TOL):
+    """An analytic derivative against central differences (see GRAD_TOL)."""
+    numeric = np.asarray(numeric)
+    if not isinstance(got, np.ndarray):
+        fail(function, f"returned a {type(got).__name__}, expected a NumPy array of shape {numeric.shape}",
+             given, repro=repro)
+    if got.shape != numeric.shape:
+        fail(function, f"returned shape {got.shape}, expected {numeric.shape}", given,
+             mistake=_mistake_text(mistake, None), repro=repro)
+    if got.dtype != np.float64:
+        fail(function, f"returned dtype {got.dtype}, expected float64", given, repro=repro)
+    if not np.isfinite(got).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
+        fail(function, f"returned {got[bad]} at index {bad}", given,
+             mistake="an overflow or a division by zero", repro=repro)
+    err = relative_error(got, numeric)
+    if err > tol:
+        mismatch = ~np.isclose(got, numeric, rtol=0, atol=tol * max(1e-8, np.abs(got).max() + np.abs(numeric).max()))
+        detail = [f"relative error {err:.2g} (allowed {tol:g}); expected = {against}, beside got:"]
+        fail(function, "does not match the numerical derivative", given,
+             detail + difference_report(got, numeric, mismatch), _mistake_text(mistake, got), repro)
+
+
+class no_warnings:
+    """Context manager: fail if the block emits a warning (overflow, divide by zero, ...)."""
+
+    def __init__(self, function, given, repro=None):
+        self.function, self.given, self.repro = function, given, repro
+
+    def __enter__(self):
+        self._catcher = warnings.catch_warnings(record=True)
+        self._caught = self._catcher.__enter__()
+        warnings.simplefilter("always")
+        # NumPy's default: overflow, division by zero and invalid values warn; underflow to 0 is fine
+        self._errstate = np.errstate(over="warn", divide="warn", invalid="warn", under="ignore")
+        self._errstate.__enter__()
+
+    def __exit__(self, *exc):
+        self._errstate.__exit__(*exc)
+        self._catcher.__exit__(*exc)
+        if exc[0] is None and self._caught:
+            w = self._caught[0]
+            fail(self.function, f"emitted {w.category.__name__}: {w.message}", self.given,
+                 mistake="np.exp of a large positive number overflows; rewrite so every exponent is <= 0 "
+                         "(for example e^z / (1 + e^z) where z < 0, or subtract the row maximum)",
+                 repro=self.repro)
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Calling the student's functions
+# ---------------------------------------------------------------------------------------------
+_MODULES = {}  # name -> module, or the ModuleProblem met while importing it
+
+
+def load_student_modules():
+    """(Re)import the four modules from this folder, so the checks see the files as saved now."""
+    _MODULES.clear()
+    for name in STUDENT_MODULES:
+        try:
+            module = sys.modules.get(name)
+            if module is not None and os.path.dirname(os.path.abspath(getattr(module, "__file__", "") or "")) == HERE:
+                module = importlib.reload(module)
+            else:
+                sys.modules.pop(name, None)
+                module = importlib.import_module(name)
+            _MODULES[name] = module
+        except Exception as exc:  # a syntax error, a failing import, ...
+            _MODULES[name] = ModuleProblem(f"{name}.py could not be imported: {_one_line_error(exc)}")
+
+
+def student(module_name, function_name):
+    """The student's function, wrapped so that it fails a check if it changes its inputs."""
+    module = _MODULES.get(module_name)
+    if module is None:
+        load_student_modules()
+        module = _MODULES[module_name]
+    if isinstance(module, ModuleProblem):
+        raise module
+    if not hasattr(module, function_name):
+        fail(function_name, f"not found in {module_name}.py; the contract names it {function_name} (renamed or deleted?)")
+    target = getattr(module, function_name)
+    if not callable(target):
+        return target
+    return _keeps_inputs(function_name, target)
+
+
+def _snapshot(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_snapshot(v) for v in value)
+    return copy.copy(value) if isinstance(value, (int, float, str)) else value
+
+
+def _unchanged(before, after):
+    if isinstance(before, np.ndarray):
+        return isinstance(after, np.ndarray) and before.shape == after.shape and np.array_equal(before, after, equal_nan=True)
+    if isinstance(before, (list, tuple)):
+        return len(before) == len(after) and all(_unchanged(b, a) for b, a in zip(before, after))
+    return True
+
+
+def _keeps_inputs(function_name, f):
+    """Wrap f: after every call, its array arguments must be exactly as they were."""
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        signature = None
+
+    def wrapped(*args, **kwargs):
+        before = (_snapshot(args), _snapshot(kwargs))
+        result = f(*args, **kwargs)
+        for i, (b, a) in enumerate(zip(before[0], args)):
+            if not _unchanged(b, a):
+                names = list(signature.parameters) if signature else []
+                name = names[i] if i < len(names) else f"argument {i + 1}"
+                fail(function_name, f"changed its input {name} in place",
+                     shape_of(name, b) if isinstance(b, np.ndarray) else None,
+                     mistake="an in-place update (+=, -=, x[...] = ...) on an argument; work on a copy or build new arrays "
+                             "(contract: no function modifies its inputs)")
+        for key, b in before[1].items():
+            if not _unchanged(b, kwargs[key]):
+                fail(function_name, f"changed its input {key} in place",
+                     mistake="work on a copy or build new arrays (contract: no function modifies its inputs)")
+        return result
+
+    wrapped.__name__ = function_name
+    return wrapped
+
+
+def _one_line_error(exc):
+    """'ValueError: msg (mlp.py, line 12, in dense_forward)', pointing into the student's files."""
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.dirname(os.path.abspath(frame.filename)) == HERE and os.path.basename(frame.filename) != "checks.py":
+            where = f" ({os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name})"
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" ({os.path.basename(exc.filename)}, line {exc.lineno})"
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {message}{where}"
+
+
+def _raising_function(exc, fallback):
+    """The innermost function of the student's files that raised NotImplementedError."""
+    name = fallback
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.dirname(os.path.abspath(frame.filename)) == HERE and os.path.basename(frame.filename) != "checks.py":
+            name = frame.name
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Numerical derivatives, measured here
+# ---------------------------------------------------------------------------------------------
+def central_differences(f, x, h=H):
+    """d f / d x for a scalar function f of the array x: (f(x + h e_i) - f(x - h e_i)) / 2h."""
+    x = np.array(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = h
+        g[i] = (float(f(x + step)) - float(f(x - step))) / (2 * h)
+    return g
+
+
+def elementwise_differences(phi, z, h=H):
+    """The derivative of an elementwise function at every point of z, by central differences."""
+    return (np.asarray(phi(z + h), dtype=float) - np.asarray(phi(z - h), dtype=float)) / (2 * h)
+
+
+def jacobian_differences(f, z, h=H):
+    """J[i, j] = d f_i / d z_j of a vector function f at the vector z, by central differences."""
+    z = np.asarray(z, dtype=float)
+    J = np.zeros((z.size, z.size))
+    for j in range(z.size):
+        step = np.zeros_like(z)
+        step[j] = h
+        J[:, j] = (np.asarray(f(z + step)) - np.asarray(f(z - step))) / (2 * h)
+    return J
+
+
+def random_points(seed, shape, low=-3.0, high=3.0, margin=None):
+    """Seeded points and the code that makes them (for the 'reproduce' line).
+
+    With margin, every point is at least `margin` away from 0 (for the kinks of relu)."""
+    rng = np.random.default_rng(seed)
+    if margin is None:
+        code = f"z = np.random.default_rng({seed}).uniform({low}, {high}, {shape})"
+        return rng.uniform(low, high, shape), code
+    code = (f"rng = np.random.default_rng({seed}); z = rng.uniform({margin}, {high}, {shape}) "
+            f"* rng.choice([-1.0, 1.0], {shape})")
+    return rng.uniform(margin, high, shape) * rng.choice([-1.0, 1.0], shape), code
+
+
+# ---------------------------------------------------------------------------------------------
+# Small networks used by the forward and backprop checks, reproducible as checks.example(name)
+# ---------------------------------------------------------------------------------------------
+def _network(seed, layer_sizes, n_samples):
+    """Seeded non-square weights and non-zero biases (so a missing transpose fails loudly)."""
+    rng = np.random.default_rng(seed)
+    params = [(rng.normal(0.0, 0.8, (n_out, n_in)), rng.normal(0.0, 0.3, n_out))
+              for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:])]
+    X = rng.normal(0.0, 1.0, (n_samples, layer_sizes[0]))
+    return rng, X, params
+
+
+def example(name):
+    """(X, Y, params, activations, loss) of a network the checks use, to reproduce a failure:
+
+        X, Y, params, acts, loss = checks.example("mlp_ce")
+        out, cache = mlp.mlp_forward(X, params, acts)
+        grads = backprop.mlp_backward(Y, params, cache, acts, loss)
+    """
+    if name == "mlp_ce":  # [3, 5, 4], tanh then softmax, cross-entropy with int labels
+        rng, X, params = _network(31, [3, 5, 4], 6)
+        return X, np.array([0, 3, 1, 2, 3, 1]), params, ["tanh", "softmax"], "cross_entropy"
+    if name == "mlp_mse":  # [2, 3, 2], sigmoid then sigmoid, mse with targets in [0, 1]
+        rng, X, params = _network(32, [2, 3, 2], 5)
+        return X, rng.uniform(0.0, 1.0, (5, 2)), params, ["sigmoid", "sigmoid"], "mse"
+    if name == "mlp_linear":  # [3, 4, 2], identity layers (given to you), mse
+        rng, X, params = _network(33, [3, 4, 2], 5)
+        return X, rng.normal(0.0, 1.0, (5, 2)), params, ["identity", "identity"], "mse"
+    raise ValueError(f"unknown example {name!r}; use one of ['mlp_ce', 'mlp_mse', 'mlp_linear']")
+
+
+def _repro_backward(name):
+    return (f"import checks, mlp, backprop; X, Y, params, acts, loss = checks.example({name!r}); "
+            "out, cache = mlp.mlp_forward(X, params, acts); grads = backprop.mlp_backward(Y, params, cache, acts, loss)")
+
+
+def check(target, title):
+    """Mark a check function with the student function it grades and a one-line title."""
+    def mark(func):
+        func.target, func.title = target, title
+        return func
+    return mark
+
+
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_REPRO = "X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])"
+
+
+# ---------------------------------------------------------------------------------------------
+# Part A: tlu.py
+# ---------------------------------------------------------------------------------------------
+@check("heaviside", "heaviside: 0.0 below 0 and 1.0 from 0 up (heaviside(0) = 1), float64, same shape")
+def check_heaviside():
+    heaviside = student("tlu", "heaviside")
+    z = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    expect_array("heaviside", heaviside(z), [0.0, 0.0, 1.0, 1.0, 1.0], shape_of("z", z),
+                 mistake=lambda got: "heaviside(0) is 1: use z >= 0, not z > 0" if got is not None and got.shape == (5,) and got[2] == 0 else None,
+                 repro="tlu.heaviside(np.array([-2.0, -0.5, 0.0, 0.5, 2.0]))")
+    z2 = np.array([[-1.0, 0.0, 1.0], [3.0, -3.0, 0.0]])
+    expect_array("heaviside", heaviside(z2), [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]], shape_of("z", z2),
+                 repro="tlu.heaviside(np.array([[-1.0, 0.0, 1.0], [3.0, -3.0, 0.0]]))")
+
+
+@check("sign", "sign: -1.0, 0.0, +1.0 (sign(0) = 0), float64, same shape")
+def check_sign():
+    sign = student("tlu", "sign")
+    z = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    expect_array("sign", sign(z), [-1.0, -1.0, 0.0, 1.0, 1.0], shape_of("z", z),
+                 repro="tlu.sign(np.array([-2.0, -0.5, 0.0, 0.5, 2.0]))")
+    z2 = np.array([[-1.0, 0.0, 1.0], [3.0, -3.0, 0.0]])
+    expect_array("sign", sign(z2), [[-1.0, 0.0, 1.0], [1.0, -1.0, 0.0]], shape_of("z", z2),
+                 repro="tlu.sign(np.array([[-1.0, 0.0, 1.0], [3.0, -3.0, 0.0]]))")
+
+
+@check("tlu", "tlu: step(X @ w + b) for a batch X (N, D) gives shape (N,), with both steps")
+def check_tlu_batch():
+    tlu = student("tlu", "tlu")
+    w = np.array([1.0, 1.0])
+    given = "X of shape (4, 2) (the XOR inputs), w = [1, 1], b = -1.5 (an AND unit)"
+    expect_array("tlu", tlu(XOR_X, w, -1.5), [0.0, 0.0, 0.0, 1.0], given,
+                 repro=f"{XOR_REPRO}; tlu.tlu(X, np.array([1., 1.]), b=-1.5)")
+    expect_array("tlu", tlu(XOR_X, w, -1.5, step="sign"), [-1.0, -1.0, -1.0, 1.0], given + ', step="sign"',
+                 repro=f"{XOR_REPRO}; tlu.tlu(X, np.array([1., 1.]), b=-1.5, step='sign')")
+    X = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [2.0, 2.0, 0.0], [0.0, 0.0, 0.0]])
+    w3 = np.array([0.5, -1.0, 0.25])  # z = X @ w3 = [1.0, -1.25, -1.0, 0.0]
+    repro = ("tlu.tlu(np.array([[1., 0., 2.], [0., 1., -1.], [2., 2., 0.], [0., 0., 0.]]), "
+             "np.array([0.5, -1., 0.25]), b=0.0{})")
+    expect_array("tlu", tlu(X, w3, 0.0), [1.0, 0.0, 0.0, 1.0], "X of shape (4, 3), w = [0.5, -1, 0.25], b = 0",
+                 mistake="z = X @ w + b = [1.0, -1.25, -1.0, 0.0]; the last sample sits exactly on 0", repro=repro.format(""))
+    expect_array("tlu", tlu(X, w3, 0.0, step="sign"), [1.0, -1.0, -1.0, 0.0],
+                 'X of shape (4, 3), w = [0.5, -1, 0.25], b = 0, step="sign"', repro=repro.format(", step='sign'"))
+
+
+@check("tlu", "tlu: a single input x (D,) gives a 0-d result")
+def check_tlu_single():
+    tlu = student("tlu", "tlu")
+    for x, expected in (([1.0, 1.0], 1.0), ([0.0, 1.0], 0.0)):
+        expect_array("tlu", tlu(np.array(x), np.array([1.0, 1.0]), -1.5), expected,
+                     f"x = {x} of shape (2,), w = [1, 1], b = -1.5",
+                     mistake="x . w + b is one number for one input x (D,): do not reshape x into a batch",
+                     repro=f"tlu.tlu(np.array({x}), np.array([1., 1.]), b=-1.5)")
+
+
+@check("perceptron_layer", "perceptron_layer: the lecture's layer of 3 TLUs with 2 inputs (AND, OR, NOR), shape (N, 3)")
+def check_perceptron_layer_lecture():
+    layer = student("tlu", "perceptron_layer")
+    W = np.array([[1.0, 1.0], [1.0, 1.0], [-1.0, -1.0]])
+    b = np.array([-1.5, -0.5, 0.5])
+    expected = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]  # columns AND, OR, NOR
+    expect_array("perceptron_layer", layer(XOR_X, W, b), expected,
+                 "X of shape (4, 2) (the XOR inputs), W of shape (3, 2) (rows: AND, OR, NOR units), b = [-1.5, -0.5, 0.5]",
+                 mistake="one TLU per row of W: Z = X @ W.T + b has shape (N, 3)",
+                 repro=f"{XOR_REPRO}; tlu.perceptron_layer(X, np.array([[1., 1.], [1., 1.], [-1., -1.]]), np.array([-1.5, -0.5, 0.5]))")
+
+
+@check("perceptron_layer", "perceptron_layer: a hand example with unequal weights, both steps")
+def check_perceptron_layer_hand():
+    layer = student("tlu", "perceptron_layer")
+    X = np.array([[1.0, 2.0], [3.0, -1.0]])
+    W = np.array([[2.0, -1.0], [0.5, 1.0], [-1.0, 0.0]])
+    b = np.array([0.0, -1.0, 0.5])
+    # Z = X W^T + b = [[0.0, 1.5, -0.5], [7.0, -0.5, -2.5]]
+    given = "X of shape (2, 2), W of shape (3, 2), b of shape (3,); Z = X W^T + b = [[0, 1.5, -0.5], [7, -0.5, -2.5]]"
+    repro = ("tlu.perceptron_layer(np.array([[1., 2.], [3., -1.]]), np.array([[2., -1.], [0.5, 1.], [-1., 0.]]), "
+             "np.array([0., -1., 0.5]){})")
+    expect_array("perceptron_layer", layer(X, W, b), [[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]], given,
+                 mistake="Z = X @ W.T + b (W has one row per unit), then heaviside with heaviside(0) = 1",
+                 repro=repro.format(""))
+    expect_array("perceptron_layer", layer(X, W, b, step="sign"), [[0.0, 1.0, -1.0], [1.0, -1.0, -1.0]],
+                 given + ', step="sign"', repro=repro.format(", step='sign'"))
+
+
+def _check_train_result(result, epochs, given, repro):
+    if not (isinstance(result, tuple) and len(result) == 3):
+        fail("perceptron_train", f"returned {type(result).__name__}, expected a tuple (w, b, errors)", given, repro=repro)
+    w, b, errors = result
+    if np.shape(w) != (2,) or np.ndim(b) != 0:
+        fail("perceptron_train", f"returned w of shape {np.shape(w)} and b of shape {np.shape(b)}, expected (2,) and a number",
+             given, repro=repro)
+    if np.ndim(errors) != 1 or len(errors) != epochs:
+        fail("perceptron_train", f"returned {np.shape(errors)} error counts, expected one per epoch: len(errors) == {epochs}",
+             given, repro=repro)
+    return np.asarray(w, dtype=float), float(b), [int(e) for e in errors]
+
+
+@check("perceptron_train", "perceptron_train: learns AND, with the error counts of Rosenblatt's rule from w = 0, b = 0")
+def check_perceptron_train_and():
+    train = student("tlu", "perceptron_train")
+    y = np.array([0.0, 0.0, 0.0, 1.0])
+    given = "X of shape (4, 2) (the XOR inputs), y = [0, 0, 0, 1] (AND), lr = 1, epochs = 10"
+    repro = f"{XOR_REPRO}; tlu.perceptron_train(X, np.array([0., 0., 0., 1.]), lr=1.0, epochs=10)"
+    w, b, errors = _check_train_result(train(XOR_X, y, lr=1.0, epochs=10), 10, given, repro)
+    # Traced by hand: the first z is exactly 0, heaviside(0) = 1, so the first sample is a mistake.
+    golden = [2, 3, 3, 2, 1, 0, 0, 0, 0, 0]
+    if errors != golden:
+        fail("perceptron_train", "wrong error counts per epoch", given, [f"expected {golden}", f"     got {errors}"],
+             "count a mistake before that sample's update, update after every sample (not once per epoch), "
+             "start from w = zeros(D), b = 0.0, and use heaviside with heaviside(0) = 1", repro)
+    if not np.array_equal(np.where(XOR_X @ w + b >= 0, 1.0, 0.0), y):
+        fail("perceptron_train", f"the returned w = {w}, b = {b} do not separate AND", given, repro=repro)
+
+
+@check("perceptron_train", "perceptron_train: converges on OR (errors ends with 0) and never on XOR")
+def check_perceptron_train_or_xor():
+    train = student("tlu", "perceptron_train")
+    for gate, y, converges in (("OR", [0.0, 1.0, 1.0, 1.0], True), ("XOR", [0.0, 1.0, 1.0, 0.0], False)):
+        given = f"X of shape (4, 2), y = {[int(v) for v in y]} ({gate}), lr = 1, epochs = 20"
+        repro = f"{XOR_REPRO}; tlu.perceptron_train(X, np.array({y}), lr=1.0, epochs=20)"
+        _, _, errors = _check_train_result(train(XOR_X, np.array(y), lr=1.0, epochs=20), 20, given, repro)
+        if converges and errors[-1] != 0:
+            fail("perceptron_train", f"does not converge on {gate}: errors = {errors}", given,
+                 mistake="the update is w += lr (y - y_hat) x and b += lr (y - y_hat), after every sample", repro=repro)
+        if not converges and min(errors) == 0:
+            fail("perceptron_train", f"reports an epoch with no mistakes on XOR: errors = {errors}", given,
+                 mistake="XOR is not linearly separable: no (w, b) classifies all four points; count mistakes before each update",
+                 repro=repro)
+
+
+# ---------------------------------------------------------------------------------------------
+# Part B: activations.py
+# ---------------------------------------------------------------------------------------------
+@check("sigmoid", "sigmoid: eq. (13) on hand values; sigma(-z) = 1 - sigma(z)")
+def check_sigmoid_values():
+    sigmoid = student("activations", "sigmoid")
+    z = np.array([[0.0, 1.0], [-2.0, 4.0]])
+    expected = [[0.5, 0.7310585786300049], [0.11920292202211755, 0.9820137900379085]]
+    expect_array("sigmoid", sigmoid(z), expected, shape_of("z", z), repro="activations.sigmoid(np.array([[0., 1.], [-2., 4.]]))")
+    z, code = random_points(13, (3, 4))
+    expect_array("sigmoid", sigmoid(-z), 1.0 - sigmoid(z), "-z for " + shape_of("z", z) + " (checking sigma(-z) = 1 - sigma(z))",
+                 repro=f"{code}; activations.sigmoid(-z) - (1 - activations.sigmoid(z))")
+
+
+@check("sigmoid", "sigmoid: sigmoid([-1000, 0, 1000]) = [0, 0.5, 1], finite and without warnings")
+def check_sigmoid_extreme():
+    sigmoid = student("activations", "sigmoid")
+    z = np.array([-1000.0, 0.0, 1000.0])
+    repro = "activations.sigmoid(np.array([-1000., 0., 1000.]))"
+    with no_warnings("sigmoid", shape_of("z", z) + " = [-1000, 0, 1000]", repro):
+        got = sigmoid(z)
+    expect_array("sigmoid", got, [0.0, 0.5, 1.0], "z = [-1000, 0, 1000]", repro=repro)
+
+
+def _derivative_check(name, derivative, phi, z, code, mistake, golden=None, **kwargs):
+    """A derivative at seeded points against central differences of the student's own function."""
+    kw_text = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    repro = f"{code}; activations.{name}(z{kw_text})"
+    if golden is not None:
+        z0, expected = golden
+        expect_array(name, derivative(np.array(z0), **kwargs), expected, f"z = {z0}{kw_text}", mistake,
+                     f"activations.{name}(np.array({z0}){kw_text})")
+    got = derivative(z, **kwargs)
+    numeric = elementwise_differences(lambda v: phi(v, **kwargs), z)
+    base = name.replace("_grad", "")
+    expect_gradient(name, got, numeric, shape_of("z", z) + kw_text, f"central differences of your {base}",
+                    mistake, repro)
+    extreme = np.array([-1000.0, 1000.0])
+    with no_warnings(name, f"z = [-1000, 1000]{kw_text}", f"activations.{name}(np.array([-1000., 1000.]){kw_text})"):
+        got = derivative(extreme, **kwargs)
+    if not np.isfinite(np.asarray(got, dtype=float)).all():
+        fail(name, f"returned {got} at z = [-1000, 1000]", mistake="an overflow: compute it from the stable activation")
+
+
+@check("sigmoid_grad", "sigmoid_grad: eq. (14) at z, against central differences of your sigmoid")
+def check_sigmoid_grad():
+    derivative = student("activations", "sigmoid_grad")
+    sigmoid = student("activations", "sigmoid")
+    z, code = random_points(14, (4, 3))
+
+    def mistake(got):
+        if got is not None and got.shape == z.shape and np.allclose(got, z * (1 - z)):
+            return ("you computed a (1 - a) with a = z, the derivative at the output; the kit's derivatives take the "
+                    "pre-activation z: s = sigmoid(z), then s (1 - s)")
+        return "sigma'(z) = s (1 - s) with s = sigmoid(z); the derivative takes z, not the output a"
+
+    _derivative_check("sigmoid_grad", derivative, sigmoid, z, code, mistake, golden=([0.0, 2.0], [0.25, 0.10499358540350652]))
+
+
+@check("tanh", "tanh: eq. (15) on hand values, and tanh(+-1000) = +-1 without warnings")
+def check_tanh():
+    tanh = student("activations", "tanh")
+    z = np.array([0.0, 1.0, -0.5])
+    expect_array("tanh", tanh(z), [0.0, 0.7615941559557649, -0.46211715726000974], "z = [0, 1, -0.5]",
+                 repro="activations.tanh(np.array([0., 1., -0.5]))")
+    repro = "activations.tanh(np.array([-1000., 1000.]))"
+    with no_warnings("tanh", "z = [-1000, 1000]", repro):
+        got = tanh(np.array([-1000.0, 1000.0]))
+    expect_array("tanh", got, [-1.0, 1.0], "z = [-1000, 1000]",
+                 mistake="(e^z - e^-z) / (e^z + e^-z) is inf / inf at |z| = 1000; np.tanh, or 2 sigmoid(2z) - 1 with a stable sigmoid",
+                 repro=repro)
+
+
+@check("tanh_grad", "tanh_grad: 1 - tanh(z)^2 (not eq. (16)), against central differences of your tanh")
+def check_tanh_grad():
+    derivative = student("activations", "tanh_grad")
+    tanh = student("activations", "tanh")
+    z, code = random_points(15, (4, 3))
+
+    def mistake(got):
+        if got is not None and got.shape == z.shape and np.allclose(got, tanh(z)):
+            return ("your tanh_grad returns tanh(z) itself: 2 sigma(2z) - 1 (the slide's eq. (16)) is an identity "
+                    "for tanh, not its derivative; use 1 - tanh(z)^2")
+        return "tanh'(z) = 1 - tanh(z)^2, taken at z"
+
+    _derivative_check("tanh_grad", derivative, tanh, z, code, mistake, golden=([0.0], [1.0]))
+
+
+@check("relu", "relu: eq. (17) max(0, z) on hand values, same shape")
+def check_relu():
+    relu = student("activations", "relu")
+    z = np.array([[-2.0, 0.0, 0.5], [3.0, -1e-3, 0.0]])
+    expect_array("relu", relu(z), [[0.0, 0.0, 0.5], [3.0, 0.0, 0.0]], shape_of("z", z),
+                 repro="activations.relu(np.array([[-2., 0., 0.5], [3., -1e-3, 0.]]))")
+
+
+@check("relu_grad", "relu_grad: eq. (18), relu'(0) = 0, against central differences of your relu away from 0")
+def check_relu_grad():
+    derivative = student("activations", "relu_grad")
+    relu = student("activations", "relu")
+    z, code = random_points(17, (4, 3), margin=KINK_MARGIN)
+
+    def mistake(got):
+        if got is not None and got.shape == (3,) and got[1] == 1.0:
+            return "relu'(0) is 0 in this kit: 1 only where z > 0 (strictly)"
+        return "0 where z <= 0, 1 where z > 0"
+
+    _derivative_check("relu_grad", derivative, relu, z, code, mistake, golden=([-2.0, 0.0, 3.0], [0.0, 0.0, 1.0]))
+
+
+@check("leaky_relu", "leaky_relu: z where z > 0, alpha z elsewhere, with alpha = 0.2 and the default 0.01")
+def check_leaky_relu():
+    leaky = student("activations", "leaky_relu")
+    expect_array("leaky_relu", leaky(np.array([-2.0, 0.0, 3.0]), alpha=0.2), [-0.4, 0.0, 3.0], "z = [-2, 0, 3], alpha=0.2",
+                 mistake="use the alpha you are given", repro="activations.leaky_relu(np.array([-2., 0., 3.]), alpha=0.2)")
+    expect_array("leaky_relu", leaky(np.array([-1.0, 2.0])), [-0.01, 2.0], "z = [-1, 2] with the default alpha",
+                 mistake="the default is alpha=0.01", repro="activations.leaky_relu(np.array([-1., 2.]))")
+
+
+@check("leaky_relu_grad", "leaky_relu_grad: 1 where z > 0, alpha elsewhere; against central differences (alpha = 0.2)")
+def check_leaky_relu_grad():
+    derivative = student("activations", "leaky_relu_grad")
+    leaky = student("activations", "leaky_relu")
+    expect_array("leaky_relu_grad", derivative(np.array([-1.0, 2.0])), [0.01, 1.0], "z = [-1, 2] with the default alpha",
+                 mistake="the default is alpha=0.01", repro="activations.leaky_relu_grad(np.array([-1., 2.]))")
+    z, code = random_points(18, (4, 3), margin=KINK_MARGIN)
+    _derivative_check("leaky_relu_grad", derivative, leaky, z, code,
+                      "1 where z > 0, alpha (not 0) where z <= 0", golden=([-2.0, 0.0, 3.0], [0.2, 0.2, 1.0]), alpha=0.2)
+
+
+@check("softmax", "softmax: [1, 2, 3] gives [0.090, 0.245, 0.665]; [1000, 1000] gives [0.5, 0.5] without warnings")
+def check_softmax_values():
+    softmax = student("activations", "softmax")
+
+    def mistake(got):
+        if got is not None and got.shape == (3,) and np.allclose(got, [1 / 6, 2 / 6, 3 / 6]):
+            return "you normalised z itself ([1/6, 2/6, 3/6], as in the handwritten note); normalise e^z instead"
+        return "s_k = e^(z_k) / sum_j e^(z_j)"
+
+    expect_array("softmax", softmax(np.array([1.0, 2.0, 3.0])), [0.09003057317038046, 0.24472847105479767, 0.6652409557748219],
+                 "z = [1, 2, 3] of shape (3,)", mistake, "activations.softmax(np.array([1., 2., 3.]))")
+    repro = "activations.softmax(np.array([1000., 1000.]))"
+    with no_warnings("softmax", "z = [1000, 1000]", repro):
+        got = softmax(np.array([1000.0, 1000.0]))
+    expect_array("softmax", got, [0.5, 0.5], "z = [1000, 1000]",
+                 "e^1000 overflows: subtract the maximum first (it does not change the result)", repro)
+
+
+@check("softmax", "softmax: a batch (N, K) is normalised row by row (over the last axis)")
+def check_softmax_batch():
+    softmax = student("activations", "softmax")
+    Z, code = random_points(19, (4, 3))
+    got = softmax(Z)
+    if isinstance(got, np.ndarray) and got.shape == Z.shape:
+        sums = got.sum(axis=-1)
+        if not np.allclose(sums, 1.0):
+            fail("softmax", "rows do not sum to 1", shape_of("Z", Z),
+                 [f"row sums {fmt(sums)}", f"column sums {fmt(got.sum(axis=0))}"],
+                 "normalised over axis 0 (the columns) or over everything; use axis=-1 with keepdims=True",
+                 f"{code}; activations.softmax(z).sum(axis=1)")
+    rows = np.array([softmax(row) for row in Z])
+    expect_array("softmax", got, rows, shape_of("Z", Z) + " (expected: softmax of each row on its own)",
+                 "each row of a batch is one sample: exponentiate, then divide by that row's sum (axis=-1, keepdims=True)",
+                 f"{code}; activations.softmax(z)")
+
+
+@check("softmax_jacobian", "softmax_jacobian: (K, K), symmetric, rows sum to 0, against central differences of your softmax")
+def check_softmax_jacobian():
+    jacobian = student("activations", "softmax_jacobian")
+    softmax = student("activations", "softmax")
+    z, code = random_points(20, (4,))
+    repro = f"{code}; activations.softmax_jacobian(z)"
+    got = jacobian(z)
+    expect_gradient("softmax_jacobian", got, jacobian_differences(softmax, z), shape_of("z", z),
+                    "central differences of your softmax, J[i, j] = d s_i / d z_j",
+                    "J = diag(s) - outer(s, s) with s = softmax(z): s_i (delta_ij - s_j)", repro)
+    if not np.allclose(got, got.T, rtol=0, atol=1e-12):
+        fail("softmax_jacobian", "is not symmetric", shape_of("z", z), repro=repro)
+    if not np.allclose(got.sum(axis=1), 0.0, atol=1e-12):
+        fail("softmax_jacobian", f"rows sum to {fmt(got.sum(axis=1))}, not 0", shape_of("z", z), repro=repro)
+
+
+@check("softmax_jacobian", "softmax_jacobian: a batch (N, K) gives (N, K, K), one Jacobian per row")
+def check_softmax_jacobian_batch():
+    jacobian = student("activations", "softmax_jacobian")
+    softmax = student("activations", "softmax")
+    Z, code = random_points(21, (3, 4))
+    got = jacobian(Z)
+    numeric = np.array([jacobian_differences(softmax, row) for row in Z])
+    expect_gradient("softmax_jacobian", got, numeric, shape_of("Z", Z),
+                    "central differences of your softmax, row by row",
+                    "one (K, K) Jacobian per row: s[..., :, None] * eye(K) - s[..., :, None] * s[..., None, :]",
+                    f"{code}; activations.softmax_jacobian(z)")
+
+
+@check("ACTIVATIONS", "ACTIVATIONS maps the five elementwise names to (function, derivative) of activations.py")
+def check_activations_registry():
+    registry = student("activations", "ACTIVATIONS")
+    names = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
+    missing = [n for n in names if n not in registry]
+    if missing:
+        fail("ACTIVATIONS", f"has no entry for {missing}", mistake="keep the given dict and its five names")
+    for name in names:
+        entry = registry[name]
+        module = _MODULES["activations"]
+        expected = (getattr(module, name), getattr(module, name + "_grad"))
+        if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] is expected[0] and entry[1] is expected[1]):
+            fail("ACTIVATIONS", f"ACTIVATIONS[{name!r}] is {entry!r}, expected ({name}, {name}_grad)",
+                 mistake="map each name to the pair (function, derivative) of this module")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part C: mlp.py
+# ---------------------------------------------------------------------------------------------
+HAND_X = np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [1.0, 1.0, 1.0], [2.0, 0.0, 1.0]])
+HAND_W = np.array([[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]])
+HAND_B = np.array([0.5, -1.0])
+HAND_Z = np.array([[1.5, 3.0], [-2.5, -2.0], [0.5, 2.0], [1.5, 3.0]])  # X W^T + b, worked by hand
+HAND_REPRO = ("X = np.array([[1., 2., 0.], [0., -1., 3.], [1., 1., 1.], [2., 0., 1.]]); "
+              "W = np.array([[1., 0., -1.], [2., 1., 0.]]); b = np.array([0.5, -1.])")
+
+
+def _transpose_hint(got):
+    return "Z = X @ W.T + b: W has shape (n_out, n_in), one row per unit"
+
+
+@check("dense_forward", "dense_forward: Z = X W^T + b on a hand example, shape (N, n_out)")
+def check_dense_forward_hand():
+    dense_forward = student("mlp", "dense_forward")
+    expect_array("dense_forward", dense_forward(HAND_X, HAND_W, HAND_B), HAND_Z,
+                 "X of shape (4, 3), W of shape (2, 3), b of shape (2,)", _transpose_hint,
+                 f"{HAND_REPRO}; mlp.dense_forward(X, W, b)")
+
+
+@check("dense_forward", "dense_forward: every row equals z = W x + b for that sample (random, non-square)")
+def check_dense_forward_random():
+    dense_forward = student("mlp", "dense_forward")
+    rng = np.random.default_rng(22)
+    X, W, b = rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), rng.normal(size=4)
+    one_at_a_time = np.array([W @ x + b for x in X])  # the lecture's z = W x + b, sample by sample
+    expect_array("dense_forward", dense_forward(X, W, b), one_at_a_time,
+                 "X of shape (5, 3), W of shape (4, 3), b of shape (4,)", _transpose_hint,
+                 "rng = np.random.default_rng(22); X, W, b = rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), "
+                 "rng.normal(size=4); mlp.dense_forward(X, W, b)")
+
+
+def _check_forward_result(result, n_layers, given, repro):
+    if not (isinstance(result, tuple) and len(result) == 2):
+        fail("mlp_forward", f"returned {type(result).__name__}, expected a tuple (out, cache)", given, repro=repro)
+    out, cache = result
+    if not isinstance(cache, (list, tuple)) or len(cache) != n_layers:
+        fail("mlp_forward", f"returned a cache of length {len(cache) if hasattr(cache, '__len__') else '?'}, "
+                            f"expected one entry per layer ({n_layers})", given, repro=repro)
+    for l, entry in enumerate(cache):
+        if not (isinstance(entry, tuple) and len(entry) == 2):
+            fail("mlp_forward", f"cache[{l}] is {type(entry).__name__}, expected a tuple (A_prev, Z)", given, repro=repro)
+    return out, cache
+
+
+@check("mlp_forward", "mlp_forward: a hand example (relu, identity) with cache[l] = (A_prev, Z)")
+def check_mlp_forward_hand():
+    mlp_forward = student("mlp", "mlp_forward")
+    params = [(HAND_W, HAND_B), (np.array([[1.0, -1.0]]), np.array([0.25]))]
+    given = "X of shape (4, 3), layers W1 (2, 3) relu then W2 (1, 2) identity"
+    repro = (f"{HAND_REPRO}; params = [(W, b), (np.array([[1., -1.]]), np.array([0.25]))]; "
+             "mlp.mlp_forward(X, params, ['relu', 'identity'])")
+    out, cache = _check_forward_result(mlp_forward(HAND_X, params, ["relu", "identity"]), 2, given, repro)
+    A1 = np.array([[1.5, 3.0], [0.0, 0.0], [0.5, 2.0], [1.5, 3.0]])  # relu(Z1)
+    Z2 = np.array([[-1.25], [0.25], [-1.25], [-1.25]])  # A1 W2^T + b2
+    layout = "cache[l] = (A_prev, Z): the input of layer l and its pre-activation, before the activation"
+    expect_array("mlp_forward", cache[0][0], HAND_X, given + "; cache[0][0] should be X itself", layout, repro)
+    expect_array("mlp_forward", cache[0][1], HAND_Z, given + "; cache[0][1] should be Z1 = X W1^T + b1", layout, repro)
+    expect_array("mlp_forward", cache[1][0], A1, given + "; cache[1][0] should be A1 = relu(Z1)", layout, repro)
+    expect_array("mlp_forward", cache[1][1], Z2, given + "; cache[1][1] should be Z2 = A1 W2^T + b2", layout, repro)
+    expect_array("mlp_forward", out, Z2, given + "; out should be identity(Z2)", repro=repro)
+
+
+@check("mlp_forward", "mlp_forward: a [3, 5, 4] tanh/softmax network, each layer consistent with its cache")
+def check_mlp_forward_softmax():
+    mlp_forward = student("mlp", "mlp_forward")
+    X, _, params, acts, _ = example("mlp_ce")
+    given = "checks.example('mlp_ce'): X (6, 3), W1 (5, 3), W2 (4, 5), activations ['tanh', 'softmax']"
+    repro = "import checks, mlp; X, Y, params, acts, loss = checks.example('mlp_ce'); mlp.mlp_forward(X, params, acts)"
+    out, cache = _check_forward_result(mlp_forward(X, params, acts), 2, given, repro)
+    tanh, softmax = student("activations", "tanh"), student("activations", "softmax")
+    expect_array("mlp_forward", cache[0][0], X, given + "; cache[0][0] should be X", repro=repro)
+    for l, (W, b) in enumerate(params):
+        A_prev = np.asarray(cache[l][0])
+        expect_array("mlp_forward", cache[l][1], A_prev @ W.T + b,
+                     given + f"; cache[{l}][1] should be Z = A_prev W^T + b of layer {l + 1}", repro=repro)
+    expect_array("mlp_forward", cache[1][0], tanh(cache[0][1]),
+                 given + "; cache[1][0] should be tanh(Z1) (your tanh)", repro=repro)
+    expect_array("mlp_forward", out, softmax(cache[1][1]),
+                 given + "; out should be softmax(Z2) (your softmax), rows summing to 1", repro=repro)
+
+
+@check("predict", "predict: argmax labels of an integer dtype, shape (N,)")
+def check_predict_argmax():
+    predict = student("mlp", "predict")
+    X = np.array([[2.0, 1.0], [0.0, 3.0], [-1.0, -2.0], [0.5, 0.25]])
+    params = [(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]), np.zeros(3))]
+    # outputs (identity) [[2, 1, -3], [0, 3, -3], [-1, -2, 3], [0.5, 0.25, -0.75]]
+    expect_array("predict", predict(X, params, ["identity"]), [0, 1, 2, 0],
+                 "X of shape (4, 2), one identity layer W (3, 2), b = 0; outputs [[2, 1, -3], [0, 3, -3], [-1, -2, 3], [0.5, 0.25, -0.75]]",
+                 "the label of a row is the index of its largest output: np.argmax(out, axis=1)",
+                 "mlp.predict(np.array([[2., 1.], [0., 3.], [-1., -2.], [0.5, 0.25]]), "
+                 "[(np.array([[1., 0.], [0., 1.], [-1., -1.]]), np.zeros(3))], ['identity'])", kind="int")
+
+
+@check("predict", "predict: one output unit gives out[:, 0] >= 0.5 as 0 or 1")
+def check_predict_single_unit():
+    predict = student("mlp", "predict")
+    X = np.array([[0.0, 0.0], [2.0, 1.5], [1.0, 3.0], [0.25, 0.26]])
+    params = [(np.array([[1.0, -1.0]]), np.array([0.5]))]  # out = [0.5, 1.0, -1.5, 0.49]
+    expect_array("predict", predict(X, params, ["identity"]), [1, 1, 0, 0],
+                 "X of shape (4, 2), one identity unit W (1, 2); outputs [0.5, 1.0, -1.5, 0.49]",
+                 "with one output unit the label is out[:, 0] >= 0.5 (0.5 itself gives 1), as an int; argmax of one column is always 0",
+                 "mlp.predict(np.array([[0., 0.], [2., 1.5], [1., 3.], [0.25, 0.26]]), "
+                 "[(np.array([[1., -1.]]), np.array([0.5]))], ['identity'])", kind="int")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part D: backprop.py
+# ---------------------------------------------------------------------------------------------
+@check("one_hot", "one_hot: (N, K) float rows with a single 1.0 at column y_i")
+def check_one_hot():
+    one_hot = student("backprop", "one_hot")
+    got = expect_array("one_hot", one_hot(np.array([2, 0, 1, 2]), 3),
+                       [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+                       "y = [2, 0, 1, 2] of shape (4,), num_classes = 3", repro="backprop.one_hot(np.array([2, 0, 1, 2]), 3)")
+    if not np.allclose(got.sum(axis=1), 1.0):
+        fail("one_hot", "rows do not sum to 1", "y = [2, 0, 1, 2], num_classes = 3")
+    expect_array("one_hot", one_hot(np.array([1, 0]), 4), [[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]],
+                 "y = [1, 0], num_classes = 4 (more classes than labels seen)",
+                 "the width is num_classes, not max(y) + 1", "backprop.one_hot(np.array([1, 0]), 4)")
+
+
+@check("cross_entropy", "cross_entropy: the mean of -log P[i, y_i], clipped so P = 0 stays finite")
+def check_cross_entropy():
+    cross_entropy = student("backprop", "cross_entropy")
+    P = np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]])
+    expect_scalar("cross_entropy", cross_entropy(P, np.array([0, 1])), 0.4581453659370775,
+                  "P of shape (2, 3), y = [0, 1]; expected (-log 0.5 - log 0.8) / 2",
+                  "pick P[i, y_i] for each row i (not the whole row), then the mean of -log over the batch",
+                  "backprop.cross_entropy(np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]), np.array([0, 1]))")
+    P0 = np.array([[0.0, 1.0], [0.5, 0.5]])
+    repro = "backprop.cross_entropy(np.array([[0., 1.], [0.5, 0.5]]), np.array([0, 0]))"
+    with no_warnings("cross_entropy", "P = [[0, 1], [0.5, 0.5]], y = [0, 0]", repro):
+        got = cross_entropy(P0, np.array([0, 0]))
+    expect_scalar("cross_entropy", got, 14.162084148244246,
+                  "P = [[0, 1], [0.5, 0.5]], y = [0, 0]; expected (-log 1e-12 - log 0.5) / 2",
+                  "clip P to [1e-12, 1] before the log", repro)
+
+
+@check("mse", "mse: (1 / 2N) sum of squared errors, one number")
+def check_mse():
+    mse = student("backprop", "mse")
+    expect_scalar("mse", mse(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])), 2.5, "Y_hat = [[1, 2]], Y = [[0, 0]]",
+                  "(1 / 2N) sum of squares: here (1 + 4) / 2", "backprop.mse(np.array([[1., 2.]]), np.array([[0., 0.]]))")
+    Y_hat = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]])
+    expect_scalar("mse", mse(Y_hat, np.zeros((2, 3))), 1.75, "Y_hat of shape (2, 3), Y = 0; expected (5 + 2) / (2 * 2)",
+                  "divide by 2N with N the number of rows (samples), not by the number of entries",
+                  "backprop.mse(np.array([[1., 0., 2.], [0., 1., 1.]]), np.zeros((2, 3)))")
+
+
+@check("dense_backward", "dense_backward: dA_prev, dW, db against central differences of sum(G * Z)")
+def check_dense_backward():
+    dense_backward = student("backprop", "dense_backward")
+    rng = np.random.default_rng(23)
+    A_prev, W, b, G = rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=(5, 4))
+    given = "dZ = G of shape (5, 4), A_prev of shape (5, 3), W of shape (4, 3)"
+    repro = ("rng = np.random.default_rng(23); A_prev, W, b, G = rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), "
+             "rng.normal(size=4), rng.normal(size=(5, 4)); backprop.dense_backward(G, A_prev, W)")
+    result = dense_backward(G, A_prev, W)
+    if not (isinstance(result, tuple) and len(result) == 3):
+        fail("dense_backward", f"returned {type(result).__name__}, expected a tuple (dA_prev, dW, db)", given, repro=repro)
+
+    # L = sum(G * Z) with Z = A_prev W^T + b (the contract's dense layer), so dL/dZ = G. The checks
+    # write Z themselves rather than call your dense_forward: dense_backward is graded on its own.
+    def loss(A=A_prev, W_=W, b_=b):
+        return np.sum(G * (A @ W_.T + b_))
+
+    numeric = {
+        "dA_prev": central_differences(lambda A: loss(A=A), A_prev),
+        "dW": central_differences(lambda W_: loss(W_=W_), W),
+        "db": central_differences(lambda b_: loss(b_=b_), b),
+    }
+    mistakes = {
+        "dA_prev": "dA_prev = dZ @ W has A_prev's shape (N, n_in)",
+        "dW": "dW = dZ.T @ A_prev has W's shape (n_out, n_in); a gradient always has its parameter's shape",
+        "db": "db = dZ summed over the batch (axis 0), not averaged: the 1/N already sits in dZ",
+    }
+    for name, got in zip(["dA_prev", "dW", "db"], result):
+        expect_gradient("dense_backward", got, numeric[name], f"{given}; checking {name}",
+                        f"central differences of L = sum(G * (A_prev W^T + b)) with respect to {name[1:]}",
+                        mistakes[name], repro)
+
+
+def _grads_against_numeric(grads, numeric_for, params, given, against, mistake, repro):
+    """grads (a list of (dW, db)) against central differences, layer by layer."""
+    if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
+        fail("mlp_backward", f"returned {type(grads).__name__} of length {len(grads) if hasattr(grads, '__len__') else '?'}, "
+                             f"expected a list of {len(params)} (dW, db) pairs, one per layer", given, repro=repro)
+    for l, (pair, (W, b)) in enumerate(zip(grads, params)):
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            fail("mlp_backward", f"grads[{l}] is {type(pair).__name__}, expected a tuple (dW, db)", given, repro=repro)
+        for k, label in enumerate(["dW", "db"]):
+            expect_gradient("mlp_backward", pair[k], numeric_for(l, k), f"{given}; grads[{l}][{k}] ({label} of layer {l + 1})",
+                            against, mistake, repro)
+
+
+def _backward_mistake(N):
+    def mistake(got):
+        return (f"(if every entry is off by the same factor: the loss is a mean over N = {N} samples, so dZ_L carries 1/N) "
+                "the hidden layers use phi'(Z) at the pre-activation Z from the cache, not at A; dW = dZ.T @ A_prev")
+    return mistake
+
+
+def _numeric_network_grads(X, Y, params, loss_of_output):
+    """Central differences of loss_of_output(params') for every W and b, each on its own."""
+    def numeric_for(l, k):
+        def f(value):
+            new = list(params)
+            new[l] = (value, params[l][1]) if k == 0 else (params[l][0], value)
+            return loss_of_output(new)
+        return central_differences(f, params[l][k])
+    return numeric_for
+
+
+@check("mlp_backward", "mlp_backward: a linear [3, 4, 2] network with mse, cache built from the contract")
+def check_mlp_backward_linear():
+    mlp_backward = student("backprop", "mlp_backward")
+    X, Y, params, acts, loss = example("mlp_linear")
+    # The cache of the contract, written here: identity layers, Z = A_prev W^T + b.
+    Z1 = X @ params[0][0].T + params[0][1]
+    Z2 = Z1 @ params[1][0].T + params[1][1]
+    grads = mlp_backward(Y, params, [(X, Z1), (Z1, Z2)], acts, loss)
+
+    def loss_of_output(new):  # mse, (1 / 2N) sum of squares, of the linear network
+        out = (X @ new[0][0].T + new[0][1]) @ new[1][0].T + new[1][1]
+        return np.sum((out - Y) ** 2) / (2 * X.shape[0])
+
+    _grads_against_numeric(grads, _numeric_network_grads(X, Y, params, loss_of_output), params,
+                           "checks.example('mlp_linear'): X (5, 3), W1 (4, 3), W2 (2, 4), identity layers, mse",
+                           "central differences of the mean mse of the network", _backward_mistake(5),
+                           _repro_backward("mlp_linear"))
+
+
+@check("mlp_backward", "mlp_backward: [3, 5, 4] tanh/softmax with cross_entropy, against your mlp_forward + cross_entropy")
+def check_mlp_backward_cross_entropy():
+    mlp_backward = student("backprop", "mlp_backward")
+    mlp_forward = student("mlp", "mlp_forward")
+    cross_entropy = student("backprop", "cross_entropy")
+    X, y, params, acts, loss = example("mlp_ce")
+    _, cache = mlp_forward(X, params, acts)
+    grads = mlp_backward(y, params, cache, acts, loss)
+
+    def loss_of_output(new):
+        return cross_entropy(mlp_forward(X, new, acts)[0], y)
+
+    _grads_against_numeric(grads, _numeric_network_grads(X, y, params, loss_of_output), params,
+                           "checks.example('mlp_ce'): X (6, 3), W1 (5, 3), W2 (4, 5), tanh then softmax, cross_entropy",
+                           "central differences of your cross_entropy(mlp_forward(...)) (if those checks fail, fix them first)",
+                           _backward_mistake(6), _repro_backward("mlp_ce"))
+
+
+@check("mlp_backward", "mlp_backward: [2, 3, 2] sigmoid/sigmoid with mse, against your mlp_forward + mse")
+def check_mlp_backward_mse():
+    mlp_backward = student("backprop", "mlp_backward")
+    mlp_forward = student("mlp", "mlp_forward")
+    mse = student("backprop", "mse")
+    X, Y, params, acts, loss = example("mlp_mse")
+    _, cache = mlp_forward(X, params, acts)
+    grads = mlp_backward(Y, params, cache, acts, loss)
+
+    def loss_of_output(new):
+        return mse(mlp_forward(X, new, acts)[0], Y)
+
+    _grads_against_numeric(grads, _numeric_network_grads(X, Y, params, loss_of_output), params,
+                           "checks.example('mlp_mse'): X (5, 2), W1 (3, 2), W2 (2, 3), sigmoid then sigmoid, mse",
+                           "central differences of your mse(mlp_forward(...)) (if those checks fail, fix them first)",
+                           _backward_mistake(5), _repro_backward("mlp_mse"))
+
+
+@check("numerical_gradient", "numerical_gradient: central differences of sum(sin(x) + x^3), x left as it was")
+def check_numerical_gradient():
+    numerical_gradient = student("backprop", "numerical_gradient")
+    x = np.random.default_rng(24).uniform(-2.0, 2.0, (3, 4))
+    repro = ("x = np.random.default_rng(24).uniform(-2.0, 2.0, (3, 4)); "
+             "backprop.numerical_gradient(lambda v: np.sum(np.sin(v) + v ** 3), x)")
+
+    def f(v):
+        return float(np.sum(np.sin(v) + v ** 3))
+
+    got = numerical_gradient(f, x)  # the input check (x left as it was) happens in the wrapper
+    analytic = np.cos(x) + 3 * x ** 2
+    expect_gradient("numerical_gradient", got, analytic, shape_of("x", x), "the exact gradient cos(x) + 3 x^2",
+                    lambda got: ("an error of order h looks like forward differences (f(x + h) - f(x)) / h; "
+                                 "use (f(x + h e_i) - f(x - h e_i)) / 2h") if got is not None else None,
+                    repro, tol=NUMGRAD_TOL)
+
+
+# ---------------------------------------------------------------------------------------------
+# Part E: training (backprop.py)
+# ---------------------------------------------------------------------------------------------
+@check("gradient_descent_step", "gradient_descent_step: W - lr dW and b - lr db, new arrays, inputs unchanged")
+def check_gradient_descent_step():
+    step = student("backprop", "gradient_descent_step")
+    params = [(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), np.array([1.0, -1.0])),
+              (np.array([[1.0, 1.0]]), np.array([0.0]))]
+    grads = [(np.array([[10.0, 0.0, -10.0], [0.0, 20.0, 0.0]]), np.array([5.0, 5.0])),
+             (np.array([[-10.0, 10.0]]), np.array([1.0]))]
+    expected = [([[0.0, 2.0, 4.0], [4.0, 3.0, 6.0]], [0.5, -1.5]), ([[2.0, 0.0]], [-0.1])]
+    given = "params W1 (2, 3), b1 (2,), W2 (1, 2), b2 (1,), their grads, lr = 0.1"
+    repro = ("params = [(np.array([[1., 2., 3.], [4., 5., 6.]]), np.array([1., -1.])), (np.array([[1., 1.]]), np.array([0.]))]; "
+             "grads = [(np.array([[10., 0., -10.], [0., 20., 0.]]), np.array([5., 5.])), (np.array([[-10., 10.]]), np.array([1.]))]; "
+             "backprop.gradient_descent_step(params, grads, 0.1)")
+    new = step(params, grads, 0.1)  # the wrapper fails the check if params or grads changed
+    if not isinstance(new, (list, tuple)) or len(new) != 2:
+        fail("gradient_descent_step", f"returned {type(new).__name__}, expected a list of 2 (W, b) pairs", given, repro=repro)
+
+    def mistake(got):
+        return "a step goes against the gradient: W - lr * dW (W + lr * dW climbs the loss)"
+
+    for l, (pair, (W, b)) in enumerate(zip(new, expected)):
+        expect_array("gradient_descent_step", pair[0], W, f"{given}; new W{l + 1}", mistake, repro)
+        expect_array("gradient_descent_step", pair[1], b, f"{given}; new b{l + 1}", mistake, repro)
+
+
+@check("train", "train: records the loss before each update, starting from init_params(layer_sizes, seed)")
+def check_train_first_epochs():
+    train = student("backprop", "train")
+    given = "XOR, [2, 4, 2], ['tanh', 'softmax'], cross_entropy, lr = 0.5, epochs = 3, seed = 0"
+    repro = f"{XOR_REPRO}; backprop.train(X, np.array([0, 1, 1, 0]), [2, 4, 2], ['tanh', 'softmax'], lr=0.5, epochs=3, seed=0)"
+    y = np.array([0, 1, 1, 0])
+    result = train(XOR_X, y, [2, 4, 2], ["tanh", "softmax"], loss="cross_entropy", lr=0.5, epochs=3, seed=0)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        fail("train", f"returned {type(result).__name__}, expected a tuple (params, losses)", given, repro=repro)
+    params, losses = result
+    if np.ndim(losses) != 1 or len(losses) != 3:
+        fail("train", f"returned {np.shape(losses)} losses, expected one per epoch (3)", given, repro=repro)
+    # The loss of epoch 1 is the loss of the untrained network init_params([2, 4, 2], 0) (given to you).
+    init_params = student("mlp", "init_params")
+    mlp_forward, cross_entropy = student("mlp", "mlp_forward"), student("backprop", "cross_entropy")
+    first = cross_entropy(mlp_forward(XOR_X, init_params([2, 4, 2], 0), ["tanh", "softmax"])[0], y)
+    if not np.isclose(float(losses[0]), float(first), rtol=1e-10, atol=0):
+        fail("train", "losses[0] is not the loss of the network before any update", given,
+             [f"expected {float(first)!r} (cross_entropy of mlp_forward with init_params([2, 4, 2], seed=0))",
+              f"     got {float(losses[0])!r}"],
+             "start from params = init_params(layer_sizes, seed); in every epoch record the loss before the update", repro)
+
+
+@check("train", "train: an MLP [2, 4, 2] (tanh, softmax) learns XOR in 1000 epochs at lr 0.5 (loss < 0.01)")
+def check_train_xor():
+    train = student("backprop", "train")
+    y = np.array([0, 1, 1, 0])
+    given = "XOR, [2, 4, 2], ['tanh', 'softmax'], cross_entropy, lr = 0.5, epochs = 1000, seed = 0"
+    repro = f"{XOR_REPRO}; params, losses = backprop.train(X, np.array([0, 1, 1, 0]), [2, 4, 2], ['tanh', 'softmax'])"
+    result = train(XOR_X, y, [2, 4, 2], ["tanh", "softmax"], loss="cross_entropy", lr=0.5, epochs=1000, seed=0)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        fail("train", f"returned {type(result).__name__}, expected a tuple (params, losses)", given, repro=repro)
+    params, losses = result
+    if np.ndim(losses) != 1 or len(losses) != 1000:
+        fail("train", f"returned {np.shape(losses)} losses, expected len(losses) == epochs == 1000", given, repro=repro)
+    last = float(losses[-1])
+    if not last < XOR_LOSS_BELOW:
+        fail("train", f"the last loss is {last:.4g}, expected below {XOR_LOSS_BELOW}", given,
+             [f"losses[0] = {float(losses[0]):.4g}, losses[99] = {float(losses[99]):.4g}, losses[-1] = {last:.4g}"],
+             "each epoch: forward, loss, mlp_backward, then params = gradient_descent_step(params, grads, lr) "
+             "(keep the new params); if the loss grows, check the sign of the step", repro)
+    out, _ = student("mlp", "mlp_forward")(XOR_X, params, ["tanh", "softmax"])
+    labels = np.argmax(np.asarray(out), axis=1)
+    if not np.array_equal(labels, y):
+        fail("train", f"the trained network predicts {labels.tolist()}, expected XOR [0, 1, 1, 0]", given, repro=repro)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry and the runner
+# ---------------------------------------------------------------------------------------------
+CHECKS = {
+    "tlu": [check_heaviside, check_sign, check_tlu_batch, check_tlu_single, check_perceptron_layer_lecture,
+            check_perceptron_layer_hand, check_perceptron_train_and, check_perceptron_train_or_xor],
+    "activations": [check_sigmoid_values, check_sigmoid_extreme, check_sigmoid_grad, check_tanh, check_tanh_grad,
+                    check_relu, check_relu_grad, check_leaky_relu, check_leaky_relu_grad, check_softmax_values,
+                    check_softmax_batch, check_softmax_jacobian, check_softmax_jacobian_batch, check_activations_registry],
+    "forward": [check_dense_forward_hand, check_dense_forward_random, check_mlp_forward_hand, check_mlp_forward_softmax,
+                check_predict_argmax, check_predict_single_unit],
+    "backprop": [check_one_hot, check_cross_entropy, check_mse, check_dense_backward, check_mlp_backward_linear,
+                 check_mlp_backward_cross_entropy, check_mlp_backward_mse, check_numerical_gradient],
+    "training": [check_gradient_descent_step, check_train_first_epochs, check_train_xor],
+}
+
+
+def _indent(text):
+    return "\n".join("      " + line for line in text.splitlines())
+
+
+def run_checks(question):
+    """Run one question's checks. Returns (n_checks, n_passed, lines), one line (or block) per check.
+
+    A function that is not written yet gives a single FAIL line, however many checks need it;
+    a module that does not import gives a single FAIL line too."""
+    lines, passed, reported = [], 0, set()
+    for check_fn in CHECKS[question]:
+        try:
+            check_fn()
+        except CheckFailed as exc:
+            lines.append(f"FAIL  {check_fn.title}\n{_indent(str(exc))}")
+        except NotImplementedError as exc:
+            name = _raising_function(exc, check_fn.target)
+            if name not in reported:
+                reported.add(name)
+                lines.append(f"FAIL  {name}: not written yet (NotImplementedError)")
+        except ModuleProblem as exc:
+            if str(exc) not in reported:
+                reported.add(str(exc))
+                lines.append(f"FAIL  {exc}")
+        except Exception as exc:  # the student's code crashed: one line, no traceback
+            lines.append(f"FAIL  {check_fn.title}\n{_indent(f'{check_fn.target}: raised {_one_line_error(exc)}')}")
+        else:
+            passed += 1
+            lines.append(f"PASS  {check_fn.title}")
+    return len(CHECKS[question]), passed, lines
+
+
+def _summary(question, total, passed):
+    part, points = QUESTIONS[question]
+    if passed == total:
+        return f"{question} ({part}, {points} points): all {total} checks passed"
+    return f"{question} ({part}, {points} points): {passed} of {total} checks passed, {total - passed} FAILED"
+
+
+def run(question, quiet=False):
+    """Run one question's checks (as grader.check does). Prints one line per check unless quiet.
+
+    Returns True when every check passes; otherwise raises AssertionError listing the failures."""
+    if question not in CHECKS:
+        raise ValueError(f"unknown question {question!r}; use one of {list(CHECKS)}")
+    load_student_modules()
+    total, passed, lines = run_checks(question)
+    summary = _summary(question, total, passed)
+    if not quiet:
+        print("\n".join(lines + [summary]))
+    if passed < total:
+        failures = [line for line in lines if line.startswith("FAIL")]
+        raise AssertionError("\n".join([summary] + failures)) from None
+    return True
+
+
+def main(argv=None):
+    """python checks.py [question ...]: exit status 0 when every check passes, 1 otherwise."""
+    names = list(sys.argv[1:] if argv is None else argv) or list(CHECKS)
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        print(f"unknown question(s) {unknown}; use one of {list(CHECKS)}", file=sys.stderr)
+        return 2
+    load_student_modules()
+    all_total = all_passed = 0
+    for name in names:
+        part, points = QUESTIONS[name]
+        print(f"== {name} ({part}, {points} points) ==")
+        total, passed, lines = run_checks(name)
+        print("\n".join(lines))
+        print(_summary(name, total, passed) + "\n")
+        all_total, all_passed = all_total + total, all_passed + passed
+    if all_passed == all_total:
+        print(f"Summary: all {all_total} checks passed.")
+        return 0
+    print(f"Summary: {all_passed} of {all_total} checks passed, {all_total - all_passed} FAILED.")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

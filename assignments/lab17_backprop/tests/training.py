@@ -1,0 +1,24 @@
+OK_FORMAT = True
+
+# The public self-check for "training": grader.check("training") runs checks.run("training", quiet=True) from
+# checks.py next to the notebook. It returns True when every check passes; otherwise it raises
+# AssertionError whose message lists the FAIL lines, which Otter shows under the cell.
+test = {
+    "name": "training",
+    "points": 10,
+    "suites": [
+        {
+            "cases": [
+                {
+                    "code": ">>> import checks\n>>> checks.run('training', quiet=True)\nTrue\n",
+                    "hidden": False,
+                    "locked": False,
+                }
+            ],
+            "scored": True,
+            "setup": "",
+            "teardown": "",
+            "type": "doctest",
+        }
+    ],
+}

@@ -1,0 +1,83 @@
+"""The command line: parses arguments and calls the engine; no grading logic lives here.
+
+  python -m autograder grade [SUBMISSION ...] [--out DIR] [-j N] [--rerun]
+  python -m autograder skeleton [--check]
+  python -m autograder settings
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from . import batch, config, examples, labs, report
+from .skeleton import skeleton_files
+
+
+def cmd_grade(args, settings):
+    lab = labs.load_lab(args.lab)
+    out = Path(args.out)
+    sources = [Path(s) for s in args.submissions]
+    if not sources:
+        written = examples.write_examples(lab, out / "examples")
+        sources = [folder for folder, _ in written]
+        print(f"no submissions named: grading the {len(sources)} bundled examples of {lab.name} (written to {out / 'examples'})")
+    rows = batch.grade_batch(lab, sources, out, settings, jobs=args.jobs, rerun=args.rerun)
+    print(report.table(lab.questions, [r for r in rows if r]))
+    print(f"\nwrote {out / 'grades.csv'}, {out / 'report.png'} and {out / 'submissions'}/<name>/(results.json, feedback.txt)")
+    return 0
+
+
+def cmd_skeleton(args, settings):
+    lab = labs.load_lab(args.lab)
+    drift = []
+    for name, text in skeleton_files(lab.reference_dir, lab.modules).items():
+        path = lab.assignment_dir / name
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                drift.append(name)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path}")
+    if drift:
+        print(f"skeletons out of date: {', '.join(drift)}; run `python -m autograder skeleton`")
+        return 1
+    return 0
+
+
+def cmd_settings(args, settings):
+    for name, value, description in settings.describe():
+        print(f"{name:18} {value!s:>12}  {description}")
+    return 0
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m autograder", description="Grade labs in a sandbox, Otter-compatible.")
+    p.add_argument("--lab", help="lab folder name under solutions/ (default: the only one)")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade submissions (folders or .zip); none given: the bundled examples")
+    g.add_argument("submissions", nargs="*", metavar="SUBMISSION")
+    g.add_argument("--out", default="results", help="output folder (default: results)")
+    g.add_argument("-j", "--jobs", type=int, default=None, help="submissions at once (default: number of cores)")
+    g.add_argument("--rerun", action="store_true", help="grade again what --out already holds")
+    g.add_argument("--isolation", choices=["auto", "bwrap", "nobody", "rlimits"], default=None)
+    g.add_argument("--case-timeout", type=float, default=None, help="wall seconds per case")
+    g.set_defaults(run=cmd_grade)
+    s = sub.add_parser("skeleton", help="regenerate the student skeletons from the reference")
+    s.add_argument("--check", action="store_true", help="only report skeletons that drifted (exit 1)")
+    s.set_defaults(run=cmd_skeleton)
+    t = sub.add_parser("settings", help="list every grading setting with its default")
+    t.set_defaults(run=cmd_settings)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    overrides = {"isolation": getattr(args, "isolation", None), "case_timeout": getattr(args, "case_timeout", None)}
+    try:
+        settings = config.DEFAULTS.with_overrides(**overrides)
+        return args.run(args, settings)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,34 @@
+"""The bundled example submissions of a lab (solutions/<lab>/examples.py), written out as
+folders so that a newcomer's first `grade` shows a real table."""
+import importlib.util
+import shutil
+from pathlib import Path
+
+from .skeleton import skeleton_files
+
+
+def lab_examples(lab):
+    """[(name, {module: text}, promised scores)] from the lab's examples.py."""
+    path = lab.reference_dir / "examples.py"
+    if not path.exists():
+        raise ValueError(f"{lab.name} has no bundled examples ({path} is missing): name the submissions to grade")
+    spec = importlib.util.spec_from_file_location(f"_examples_{lab.name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    skeleton = {name[:-3]: text for name, text in skeleton_files(lab.reference_dir, lab.modules).items()}
+    return module.examples(lab.reference_sources(), skeleton)
+
+
+def write_examples(lab, into):
+    """Write every example as into/<name>/<module>.py; returns [(folder, promised)]."""
+    into = Path(into)
+    written = []
+    for name, files, promised in lab_examples(lab):
+        folder = into / name
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for module, text in files.items():
+            (folder / f"{module}.py").write_text(text)
+        written.append((folder, promised))
+    return written

@@ -1,0 +1,389 @@
+"""Lab 17 grading: questions, points and every case (public and hidden).
+
+Read by the engine in the trusted parent only (autograder.labs.load_lab). Cases are built
+from fixed seeds, so every batch grades the same inputs; each is judged against the
+reference (solutions/lab17_backprop/*.py) or, for derivatives and mlp_backward, against the
+engine's own central differences as well.
+
+ACTIVATIONS, identity and init_params are given complete in the skeleton: they earn no
+points of their own (ACTIVATIONS is exercised by every mlp case).
+
+Isolation: a case of a composite function is "given" the reference versions of the
+functions it calls (a correct sigmoid while mlp_forward is tested, a correct mlp_forward
+while train is tested, ...), so each mistake costs points in one function only. The engine
+refuses an order in which a function is given before its own cases have run.
+
+Tolerances (|got - expected| <= atol + rtol |expected|):
+- rtol 1e-7, atol 1e-12 for elementwise functions: correct formulations differ by a few ulps
+  (np.tanh against 2 sigmoid(2z) - 1, logsumexp against the max shift); the atol absorbs the
+  cancellation of 2 sigmoid(2z) - 1 near z = 0, where tanh(z) itself is tiny.
+- rtol 1e-7, atol 1e-10 for matrix products and gradients: a sum of n products rounds by about
+  n eps relative to its terms, and einsum, @ and loops sum in different orders.
+- rtol 1e-6 for short training runs: rounding grows through the epochs; only settings that
+  stay stable (small lr, few epochs) are compared number by number. The chaotic setting
+  (lr 0.5, 1000 epochs) is judged by its outcome.
+- gradient checks: see autograder/gradcheck.py (relative error below 1e-6).
+"""
+import numpy as np
+
+from autograder.cases import (Case, Matches, MatchesCallableGradient, MatchesDerivative,
+                              MatchesGradient, Satisfies)
+from autograder.compare import (ARRAY0, FLOAT_ARRAY, INT_ARRAY, PAIRS, SCALAR, SEQUENCE,
+                                tuple_of)
+from autograder.labs import Question
+from autograder.values import Callable
+
+MODULES = ["tlu", "activations", "mlp", "backprop"]
+
+QUESTIONS = [
+    Question("tlu", 15, {"tlu.heaviside": 3, "tlu.sign": 3, "tlu.tlu": 3,
+                         "tlu.perceptron_layer": 3, "tlu.perceptron_train": 3}),
+    Question("activations", 25, {
+        "activations.sigmoid": 2, "activations.sigmoid_grad": 3, "activations.tanh": 2,
+        "activations.tanh_grad": 3, "activations.relu": 2, "activations.relu_grad": 3,
+        "activations.leaky_relu": 2, "activations.leaky_relu_grad": 2,
+        "activations.softmax": 3, "activations.softmax_jacobian": 3}),
+    Question("forward", 20, {"mlp.dense_forward": 5, "mlp.mlp_forward": 10, "mlp.predict": 5}),
+    Question("backprop", 30, {"backprop.one_hot": 3, "backprop.cross_entropy": 4, "backprop.mse": 3,
+                              "backprop.dense_backward": 6, "backprop.mlp_backward": 10,
+                              "backprop.numerical_gradient": 4}),
+    Question("training", 10, {"backprop.gradient_descent_step": 4, "backprop.train": 6}),
+]
+
+ELEMENTWISE = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
+STEP_GIVEN = ("tlu.heaviside", "tlu.sign", "tlu.STEPS", "tlu.get_step")
+ACTIVATION_GIVEN = ("activations.ACTIVATIONS", "activations.softmax", "activations.sigmoid",
+                    "activations.sigmoid_grad", "activations.tanh", "activations.tanh_grad",
+                    "activations.relu", "activations.relu_grad", "activations.leaky_relu",
+                    "activations.leaky_relu_grad", "activations.identity", "activations.identity_grad")
+FORWARD_GIVEN = ACTIVATION_GIVEN + ("mlp.dense_forward", "mlp.activate")
+BACKWARD_GIVEN = ACTIVATION_GIVEN + ("backprop.one_hot", "backprop.dense_backward")
+TRAIN_GIVEN = FORWARD_GIVEN + BACKWARD_GIVEN + (
+    "mlp.init_params", "mlp.mlp_forward", "backprop.mlp_backward", "backprop.cross_entropy",
+    "backprop.mse", "backprop.LOSSES", "backprop.gradient_descent_step")
+
+EQ = {
+    "step": "the step functions (heaviside, sign) on the TLU slide",
+    "tlu": "eq. (1): z = w^T x, plus the bias b",
+    "forward": "eqs. (6)-(12): y^l = phi^l(W^l y^(l-1)), with biases",
+    "sigmoid": "eq. (13)", "sigmoid_grad": "eq. (14), at z (not at the output)",
+    "tanh": "eq. (15)", "tanh_grad": "tanh'(z) = 1 - tanh(z)^2 (the slide's eq. (16) is an identity, not the derivative)",
+    "relu": "eq. (17)", "relu_grad": "eq. (18): 0 where z <= 0",
+    "leaky": "Fig. 11-2 (leaky ReLU) and its alpha",
+    "softmax": "Fig. 10-9: exponentials normalised over the last axis",
+    "jacobian": "J[i, j] = s_i (delta_ij - s_j)",
+    "loss": "the loss definitions in ASSIGNMENT.md (mean over the N samples)",
+    "backward": "the chain rule: dW = dZ^T A_prev, db = sum of dZ, dA_prev = dZ W",
+    "numgrad": "central differences (f(x + h e_i) - f(x - h e_i)) / 2h",
+    "gd": "gradient descent: W - lr dW",
+    "train": "the training loop in ASSIGNMENT.md (loss recorded before each update)",
+}
+
+
+def rng(seed):
+    return np.random.default_rng(1700 + seed)
+
+
+def away_from(values, points, margin):
+    """Move entries closer than `margin` to any of `points` out to that distance."""
+    values = values.copy()
+    for p in points:
+        near = np.abs(values - p) < margin
+        values[near] = p + np.where(values[near] >= p, margin, -margin) * 2
+    return values
+
+
+# ------------------------------------------------------------------------------ Part A
+def sign_at_zero_is_one(z):
+    return np.where(np.asarray(z) >= 0, 1.0, -1.0)
+
+
+def part_a():
+    cases = []
+    zs = [np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), np.array([0.0]), np.array([[0.0, -1e-300, 1e-300]]),
+          np.where(rng(1).random((3, 5)) < 0.3, 0.0, rng(2).normal(size=(3, 5))), rng(3).normal(size=(2, 3, 4))]
+    for i, z in enumerate(zs):
+        cases.append(Case("tlu.heaviside", (z,), Matches(known={"heaviside(0) = 0; the tie z = 0 must give 1": lambda z: (z > 0).astype(float)}, zero_mask=True),
+                          hidden=i > 0, label="z with exact zeros" if i in (1, 2, 3) else "", equation=EQ["step"]))
+    for i, z in enumerate(zs):
+        cases.append(Case("tlu.sign", (z,), Matches(known={"sign(0) = 1; sign(0) must be 0": sign_at_zero_is_one}, zero_mask=True),
+                          hidden=i > 0, label="z with exact zeros" if i in (1, 2, 3) else "", equation=EQ["step"]))
+    X = rng(4).integers(-3, 4, size=(6, 3)).astype(float)
+    w = np.array([1.0, -2.0, 0.5])
+    tlu_args = [((X, w), {}), ((X, w, 1.0, "sign"), {}), ((X[:1], w), {"b": -0.5}),
+                ((np.array([1.0, 1.0]), np.array([0.5, -0.5])), {}),  # z exactly 0 for a single x
+                ((X[0], w, 0.25), {"step": "sign"}), ((rng(5).normal(size=(4, 1)), np.array([2.0])), {"b": 0.1})]
+    for i, (args, kwargs) in enumerate(tlu_args):
+        single = args[0].ndim == 1
+        cases.append(Case("tlu.tlu", args, Matches(form=ARRAY0 if single else FLOAT_ARRAY), kwargs=kwargs,
+                          hidden=i > 0, given=STEP_GIVEN, equation=EQ["tlu"],
+                          label="a single x of shape (D,)" if single else ""))
+    X2 = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [2.0, -1.0]])
+    W32 = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 2.0]])
+    layer_args = [(X2, W32, np.array([-1.5, 0.0, -0.5])), (X2, W32, np.array([-1.5, 0.0, -0.5]), "sign"),
+                  (rng(6).normal(size=(4, 3)), rng(7).normal(size=(2, 3)), rng(8).normal(size=2)),
+                  (rng(9).normal(size=(1, 5)), rng(10).normal(size=(1, 5)), np.array([0.3]))]
+    for i, args in enumerate(layer_args):
+        cases.append(Case("tlu.perceptron_layer", args, Matches(), hidden=i > 0, given=STEP_GIVEN,
+                          equation="the 3-output perceptron layer: step(W x + b) for each unit"))
+    gates = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    separable = rng(11).normal(size=(12, 3))
+    labels = (separable @ np.array([1.0, -1.0, 0.5]) + 0.2 > 0).astype(float)
+    train_args = [((gates, np.array([0.0, 0.0, 0.0, 1.0])), {}),
+                  ((gates, np.array([0.0, 1.0, 1.0, 1.0])), {"epochs": 6}),
+                  ((gates, np.array([0.0, 1.0, 1.0, 0.0])), {"epochs": 8}),
+                  ((gates, np.array([0.0, 0.0, 0.0, 1.0])), {"lr": 0.3, "epochs": 12}),
+                  ((separable, labels), {"lr": 0.5, "epochs": 5})]
+    for i, (args, kwargs) in enumerate(train_args):
+        cases.append(Case("tlu.perceptron_train", args, Matches(form=tuple_of(FLOAT_ARRAY, SCALAR, SEQUENCE), rtol=1e-9),
+                          kwargs=kwargs, hidden=i > 0, given=("tlu.heaviside",),
+                          equation="Rosenblatt's rule: w += lr (y - y_hat) x; errors counted before each update"))
+    return cases
+
+
+# ------------------------------------------------------------------------------ Part B
+def elementwise_inputs(kink=False):
+    r = rng(20)
+    zs = [np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), r.normal(0, 3, size=(3, 4)), np.array([0.0]),
+          r.normal(size=(2, 3, 2)), np.array([[-1000.0, -30.0, 0.0, 30.0, 1000.0]]), r.normal(size=(1, 1))]
+    return zs
+
+
+def gradcheck_inputs(kink, margin):
+    r = rng(21)
+    zs = [np.clip(r.normal(0, 2, size=(4, 5)), -6, 6), np.clip(r.normal(0, 1, size=(7,)), -6, 6),
+          np.clip(r.normal(0, 3, size=(2, 2, 3)), -6, 6)]
+    return [away_from(z, [0.0], margin) for z in zs] if kink else zs
+
+
+def part_b(settings):
+    cases = []
+
+    def elementwise(function, equation, known=None, kwargs=None, warning_free=False, given=()):
+        for i, z in enumerate(elementwise_inputs()):
+            cases.append(Case(f"activations.{function}", (z,), Matches(known=known or {}, zero_mask=True),
+                              kwargs=dict(kwargs or {}), hidden=i > 0, equation=equation, given=given,
+                              warning_free=warning_free, label="|z| up to 1e3" if i == 4 else ""))
+
+    def derivative(function, forward, equation, known=None, kink=False, kwargs=None, given=()):
+        elementwise(function, equation, known, kwargs, given=given)
+        for z in gradcheck_inputs(kink, settings.kink_margin):
+            cases.append(Case(f"activations.{function}", (z,), MatchesDerivative(
+                forward=f"activations.{forward}", forward_kwargs=dict(kwargs or {}), known=known or {}),
+                kwargs=dict(kwargs or {}), equation=equation, given=given, label="gradient check"))
+
+    sig = lambda z: 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+    elementwise("sigmoid", EQ["sigmoid"], warning_free=True)
+    derivative("sigmoid_grad", "sigmoid", EQ["sigmoid_grad"], given=("activations.sigmoid",), known={
+        "sigma'(z) computed on the output: z (1 - z) treats z as sigma(z)": lambda z: z * (1 - z),
+        "sigma' applied to sigma(z) (the output) instead of z": lambda z: sig(sig(z)) * (1 - sig(sig(z)))})
+    elementwise("tanh", EQ["tanh"], warning_free=True)
+    derivative("tanh_grad", "tanh", EQ["tanh_grad"], given=("activations.tanh",), known={
+        "the slide's eq. (16), 2 sigma(2z) - 1, which equals tanh(z), not its derivative": lambda z: 2 * sig(2 * z) - 1,
+        "1 - tanh(z) without the square": lambda z: 1 - np.tanh(z)})
+    elementwise("relu", EQ["relu"])
+    derivative("relu_grad", "relu", EQ["relu_grad"], kink=True, known={
+        "relu'(0) = 1; eq. (18) says 0 where z <= 0": lambda z: (z >= 0).astype(float)})
+    for alpha in (0.01, 0.2):
+        kwargs = {} if alpha == 0.01 else {"alpha": alpha}
+        elementwise("leaky_relu", EQ["leaky"], kwargs=kwargs)
+        derivative("leaky_relu_grad", "leaky_relu", EQ["leaky"], kink=True, kwargs=kwargs, known={
+            "alpha ignored (0.01 hard-coded)": lambda z, alpha=0.01: np.where(z > 0, 1.0, 0.01),
+            "0 instead of alpha where z <= 0": lambda z, alpha=0.01: (z > 0).astype(float),
+            "leaky_relu'(0) = 1; it is alpha where z <= 0": lambda z, alpha=0.01: np.where(z >= 0, 1.0, alpha)})
+
+    softmax_known = {
+        "z / sum(z) (the handwritten example) instead of normalised exponentials":
+            lambda Z: Z / Z.sum(axis=-1, keepdims=True),
+        "normalised over the wrong axis (axis 0 instead of the last)":
+            lambda Z: np.exp(Z - Z.max(axis=0, keepdims=True)) / np.exp(Z - Z.max(axis=0, keepdims=True)).sum(axis=0, keepdims=True)}
+    r = rng(22)
+    for i, Z in enumerate([np.array([1.0, 2.0, 3.0]), r.normal(size=(4, 3)), r.normal(size=(1, 5)),
+                           np.array([[1000.0, 1000.0], [-1000.0, 1000.0], [0.0, 0.0]]),
+                           np.array([-1000.0, 0.0, 1000.0]), r.normal(0, 5, size=(3, 7)), np.array([[2.5]])]):
+        cases.append(Case("activations.softmax", (Z,), Matches(known=softmax_known), hidden=i > 0,
+                          equation=EQ["softmax"], warning_free=True,
+                          label="|z| up to 1e3" if i in (3, 4) else ""))
+    for i, z in enumerate([np.array([1.0, 2.0, 3.0]), r.normal(size=(4,)), r.normal(size=(3, 4)),
+                           r.normal(size=(1, 2)), np.array([[1000.0, -1000.0, 0.0]])]):
+        cases.append(Case("activations.softmax_jacobian", (z,), Matches(known={
+            "the diagonal term s_i delta_ij is missing": lambda z: -np.einsum("...i,...j->...ij", _softmax(z), _softmax(z))}),
+            hidden=i > 0, equation=EQ["jacobian"], given=("activations.softmax",), warning_free=True))
+    return cases
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# ------------------------------------------------------------------------------ Part C
+NETWORKS = [  # (layer sizes, activations, N): depth 1 to 4, every activation, odd sizes
+    ([3, 4, 2], ["tanh", "softmax"], 5),
+    ([2, 3], ["sigmoid"], 4),
+    ([4, 5, 3, 2], ["relu", "leaky_relu", "softmax"], 6),
+    ([3, 2, 4, 5, 3], ["sigmoid", "tanh", "relu", "softmax"], 3),
+    ([1, 3, 1], ["leaky_relu", "identity"], 1),
+    ([5, 1, 2], ["relu", "sigmoid"], 2),
+    ([2, 7, 4], ["identity", "softmax"], 7),
+]
+
+
+def network(reference, index, margin):
+    """(X, params, activations) of NETWORKS[index], drawn until no relu-type pre-activation
+    lies within `margin` of the kink (so gradient checks never straddle it)."""
+    sizes, activations, n = NETWORKS[index]
+    for attempt in range(50):
+        r = rng(40 + 10 * index + attempt)
+        params = [(r.normal(0, 1.0, size=(o, i)), r.normal(0, 0.5, size=o)) for i, o in zip(sizes[:-1], sizes[1:])]
+        X = r.normal(size=(n, sizes[0]))
+        _, cache = reference["mlp"].mlp_forward(X, params, activations)
+        if all(np.abs(Z).min() > margin for (A, Z), name in zip(cache, activations) if "relu" in name):
+            return X, params, activations
+    raise RuntimeError(f"no network {index} away from the kinks")
+
+
+def part_c(reference, settings):
+    cases = []
+    r = rng(30)
+    dense_args = [(r.normal(size=(5, 3)), r.normal(size=(4, 3)), r.normal(size=4)),
+                  (r.normal(size=(1, 3)), r.normal(size=(2, 3)), r.normal(size=2)),
+                  (r.normal(size=(6, 2)), r.normal(size=(1, 2)), r.normal(size=1)),
+                  (r.normal(size=(7, 1)), r.normal(size=(3, 1)), np.zeros(3)),
+                  (r.normal(size=(3, 5)), r.normal(size=(7, 5)), r.normal(size=7))]
+    for i, args in enumerate(dense_args):
+        cases.append(Case("mlp.dense_forward", args, Matches(rtol=1e-7, atol=1e-10, known={
+            "the bias b is missing": lambda X, W, b: X @ W.T}), hidden=i > 0, equation="Z = X W^T + b (z = W x + b per sample)"))
+    form = tuple_of(FLOAT_ARRAY, PAIRS)
+    for i in range(len(NETWORKS)):
+        X, params, activations = network(reference, i, settings.kink_margin)
+        cases.append(Case("mlp.mlp_forward", (X, params, activations), Matches(form=form, rtol=1e-7, atol=1e-10),
+                          hidden=i > 0, given=FORWARD_GIVEN, equation=EQ["forward"] + "; cache[l] = (A_prev, Z)",
+                          label=f"{len(params)} layers: {', '.join(activations)}"))
+    threshold = ([np.zeros((1, 2)), np.array([0.5])], )
+    for i in range(len(NETWORKS)):
+        X, params, activations = network(reference, i, settings.kink_margin)
+        cases.append(Case("mlp.predict", (X, params, activations), Matches(form=INT_ARRAY, rtol=0, atol=0),
+                          hidden=i > 0, given=FORWARD_GIVEN + ("mlp.mlp_forward",),
+                          equation="argmax over the outputs, or out[:, 0] >= 0.5 for one output unit",
+                          label=f"{NETWORKS[i][2]} samples, {NETWORKS[i][0][-1]} output(s)"))
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 0.0]])
+    cases.append(Case("mlp.predict", (X, [(np.zeros((1, 2)), np.array([0.5]))], ["identity"]),
+                      Matches(form=INT_ARRAY, rtol=0, atol=0), given=FORWARD_GIVEN + ("mlp.mlp_forward",),
+                      equation="out[:, 0] >= 0.5 (0.5 itself gives 1)", label="an output of exactly 0.5"))
+    return cases
+
+
+# ------------------------------------------------------------------------------ Part D
+def part_d(reference, settings):
+    cases = []
+    r = rng(50)
+    for i, (y, k) in enumerate([(np.array([0, 2, 1]), 3), (np.array([1]), 2), (r.integers(0, 5, size=9), 5),
+                                (np.array([3, 3, 0, 1]), 4)]):
+        cases.append(Case("backprop.one_hot", (y, k), Matches(), hidden=i > 0, equation="one row per sample, a 1.0 at column y_i"))
+    P = _softmax(r.normal(size=(6, 4)))
+    P_zero = P.copy()
+    P_zero[0] = [0.0, 0.5, 0.5, 0.0]
+    y6 = np.array([0, 1, 2, 3, 1, 0])
+    ce_known = {"the sum over samples instead of the mean": lambda P, y: -np.sum(np.log(np.clip(P[np.arange(len(y)), y], 1e-12, 1)))}
+    for i, args in enumerate([(np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]]), np.array([0, 1])), (P, y6),
+                              (P_zero, y6), (P[:1], y6[:1]), (np.array([[0.0, 1.0]]), np.array([0]))]):
+        cases.append(Case("backprop.cross_entropy", args, Matches(form=SCALAR, rtol=1e-9, atol=1e-12, known=ce_known,
+                                                                  factors=(("N", len(args[1])),)),
+                          hidden=i > 0, warning_free=True, equation=EQ["loss"],
+                          label="a probability of 0 at the true class" if i in (2, 4) else ""))
+    for i, (a, b) in enumerate([(r.normal(size=(4, 2)), r.normal(size=(4, 2))), (r.normal(size=(1, 3)), r.normal(size=(1, 3))),
+                                (r.normal(size=(5, 1)), r.normal(size=(5, 1))), (r.normal(size=(3, 6)), r.normal(size=(3, 6)))]):
+        cases.append(Case("backprop.mse", (a, b), Matches(form=SCALAR, rtol=1e-9, atol=1e-12,
+                                                          factors=(("N", a.shape[0]), ("2", 2.0), ("2N", 2.0 * a.shape[0]))),
+                          hidden=i > 0, equation=EQ["loss"]))
+    form3 = tuple_of(FLOAT_ARRAY, FLOAT_ARRAY, FLOAT_ARRAY)
+    for i, (n, n_in, n_out) in enumerate([(5, 3, 4), (1, 2, 3), (6, 4, 1), (3, 1, 5), (4, 5, 2)]):
+        dZ, A, W = r.normal(size=(n, n_out)), r.normal(size=(n, n_in)), r.normal(size=(n_out, n_in))
+        cases.append(Case("backprop.dense_backward", (dZ, A, W), Matches(form=form3, rtol=1e-7, atol=1e-10, factors=(("N", n),)),
+                          hidden=i > 0, equation=EQ["backward"]))
+    for i in range(len(NETWORKS)):
+        X, params, activations = network(reference, i, settings.kink_margin)
+        _, cache = reference["mlp"].mlp_forward(X, params, activations)
+        n, k = X.shape[0], params[-1][0].shape[0]
+        if activations[-1] == "softmax":
+            targets = [("cross_entropy", rng(60 + i).integers(0, k, size=n))]
+        else:
+            targets = []
+        targets.append(("mse", rng(70 + i).normal(size=(n, k))) if activations[-1] != "softmax" else None)
+        for loss, Y in filter(None, targets):
+            args = (Y, params, cache, activations)
+            label = f"{len(params)} layers: {', '.join(activations)}; {loss}"
+            for check in (Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)), MatchesGradient()):
+                cases.append(Case("backprop.mlp_backward", args, check, kwargs={"loss": loss},
+                                  hidden=not (i == 0 and isinstance(check, Matches)), given=BACKWARD_GIVEN,
+                                  equation="backpropagation: dZ_L as in ASSIGNMENT.md, then dA = dZ W, dZ = dA * phi'(Z) layer by layer",
+                                  label=label + ("; gradient check" if isinstance(check, MatchesGradient) else "")))
+    # mse on a softmax-free copy of the deeper networks, so that "mse" meets every activation
+    for i, (sizes, activations, n) in enumerate([([3, 4, 2], ["relu", "tanh"], 4), ([2, 3, 3, 2], ["tanh", "leaky_relu", "sigmoid"], 5)]):
+        r2 = rng(80 + i)
+        params = [(r2.normal(size=(o, j)), r2.normal(0, 0.5, size=o)) for j, o in zip(sizes[:-1], sizes[1:])]
+        X = r2.normal(size=(n, sizes[0]))
+        _, cache = reference["mlp"].mlp_forward(X, params, activations)
+        Y = r2.normal(size=(n, sizes[-1]))
+        for check in (Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)), MatchesGradient()):
+            cases.append(Case("backprop.mlp_backward", (Y, params, cache, activations), check, kwargs={"loss": "mse"},
+                              given=BACKWARD_GIVEN, equation="mse output layer: dZ_L = (phi(Z_L) - Y) / N * phi'(Z_L)",
+                              label=f"{len(params)} layers: {', '.join(activations)}; mse"))
+    for i, (shape, kwargs) in enumerate([((3,), {}), ((2, 3), {}), ((1,), {"h": 1e-4}), ((4, 2), {"h": 1e-4})]):
+        r3 = rng(90 + i)
+        f = Callable("sin_cubic", (r3.uniform(0.5, 2.0, size=shape), r3.uniform(-1, 1, size=shape)))
+        x = r3.normal(size=shape)
+        cases.append(Case("backprop.numerical_gradient", (f, x), MatchesCallableGradient(rtol=1e-6, atol=1e-7),
+                          kwargs=kwargs, hidden=i > 0, equation=EQ["numgrad"],
+                          label=f"f(x) = sum(sin(a x) + c x^3), x of shape {shape}"))
+    return cases
+
+
+# ------------------------------------------------------------------------------ Part E
+def part_e(reference, settings):
+    cases = []
+    for i, sizes in enumerate([[3, 4, 2], [2, 1], [4, 3, 5, 2]]):
+        r = rng(100 + i)
+        params = [(r.normal(size=(o, j)), r.normal(size=o)) for j, o in zip(sizes[:-1], sizes[1:])]
+        grads = [(r.normal(size=W.shape), r.normal(size=b.shape)) for W, b in params]
+        for lr in ([0.1] if i else [0.1, 0.0, 2.5]):
+            cases.append(Case("backprop.gradient_descent_step", (params, grads, lr),
+                              Matches(form=PAIRS, rtol=1e-12, atol=1e-14),
+                              hidden=not (i == 0 and lr == 0.1), equation=EQ["gd"], label=f"lr = {lr}"))
+    xor_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    xor_y = np.array([0, 1, 1, 0])
+    r = rng(110)
+    blobs = r.normal(size=(9, 3))
+    blob_y = r.integers(0, 3, size=9)
+    form = tuple_of(PAIRS, SEQUENCE)
+    stable = [  # small lr and few epochs: stable across correct implementations, compared exactly
+        ((xor_X, xor_y, [2, 3, 2], ["tanh", "softmax"]), {"lr": 0.1, "epochs": 20, "seed": 3}),
+        ((xor_X, xor_y.reshape(-1, 1).astype(float), [2, 3, 1], ["tanh", "sigmoid"]), {"loss": "mse", "lr": 0.5, "epochs": 15, "seed": 1}),
+        ((blobs, blob_y, [3, 4, 3], ["relu", "softmax"]), {"lr": 0.05, "epochs": 10, "seed": 7}),
+        ((blobs, blob_y, [3, 2, 3, 3], ["sigmoid", "leaky_relu", "softmax"]), {"lr": 0.2, "epochs": 5}),
+    ]
+    for i, (args, kwargs) in enumerate(stable):
+        cases.append(Case("backprop.train", args, Matches(form=form, rtol=1e-6, atol=1e-9), kwargs=kwargs,
+                          hidden=i > 0, given=TRAIN_GIVEN, timeout=20, equation=EQ["train"],
+                          label=f"{args[2]}, {kwargs.get('epochs')} epochs, seed {kwargs.get('seed', 0)}"))
+
+    def learns_xor(leaves, expected):
+        losses = leaves[-1]
+        if len(losses) != 1000:
+            return f"losses has {len(losses)} entries, expected one per epoch (1000)"
+        if not np.all(np.isfinite(losses)) or losses[-1] >= 0.01:
+            return f"the final loss is {losses[-1]:.3g}; a correct loop reaches below 0.01 on XOR (reference: {expected[1][-1]:.3g})"
+        return None
+
+    for seed in (2, 4):
+        cases.append(Case("backprop.train", (xor_X, xor_y, [2, 4, 2], ["tanh", "softmax"]),
+                          Satisfies(form=form, predicate=learns_xor), kwargs={"lr": 0.5, "epochs": 1000, "seed": seed},
+                          given=TRAIN_GIVEN, timeout=30, equation=EQ["train"],
+                          label=f"XOR, [2, 4, 2], 1000 epochs at lr 0.5, seed {seed}: judged by its outcome"))
+    return cases
+
+
+def cases(settings, reference):
+    """Every case, in grading order (a function's own cases before any case it is given in)."""
+    return part_a() + part_b(settings) + part_c(reference, settings) + part_d(reference, settings) + part_e(reference, settings)
