@@ -112,7 +112,7 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
                         save_submission(out, result, prepared, rows[i])
                         report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
                     if bar:
-                        bar.step(result.name, f"{result.total:g}")
+                        bar.step(result.name, f"{result.total:g} points in {result.seconds:.2f} s")
             except KeyboardInterrupt:
                 for f in futures:
                     f.cancel()

@@ -124,7 +124,8 @@ class Matches(Check):
     def explain(self, case, got, want, node):
         for description, wrong in self.known.items():
             try:
-                candidate = np.asarray(wrong(*copy_args(case.args), **case.kwargs), dtype=float)
+                with np.errstate(all="ignore"):
+                    candidate = np.asarray(wrong(*copy_args(case.args), **case.kwargs), dtype=float)
                 leaves = compare.flatten(node, self.form)
                 if len(leaves) == 1 and candidate.shape == np.shape(got) and \
                         np.allclose(np.asarray(got, dtype=float), candidate, rtol=self.rtol, atol=self.atol):

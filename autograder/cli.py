@@ -2,13 +2,14 @@
 
   python -m autograder grade [SUBMISSION ...] [--out DIR] [-j N] [--rerun]
   python -m autograder skeleton [--check]
+  python -m autograder mutants
   python -m autograder settings
 """
 import argparse
 import sys
 from pathlib import Path
 
-from . import batch, config, examples, labs, report
+from . import batch, config, examples, labs, mutants, report
 from .skeleton import skeleton_files
 
 
@@ -44,6 +45,14 @@ def cmd_skeleton(args, settings):
     return 0
 
 
+def cmd_mutants(args, settings):
+    lab = labs.load_lab(args.lab)
+    found, variants = mutants.run(lab, settings, jobs=args.jobs, progress=True)
+    print("\n".join(mutants.summary(found, variants)))
+    ok = all(m.caught for m in found) and all(v.total >= 100 for v in variants)
+    return 0 if ok else 1
+
+
 def cmd_settings(args, settings):
     for name, value, description in settings.describe():
         print(f"{name:18} {value!s:>12}  {description}")
@@ -65,6 +74,9 @@ def parser():
     s = sub.add_parser("skeleton", help="regenerate the student skeletons from the reference")
     s.add_argument("--check", action="store_true", help="only report skeletons that drifted (exit 1)")
     s.set_defaults(run=cmd_skeleton)
+    m = sub.add_parser("mutants", help="grade the lab's bank of known mistakes and print the mutation score")
+    m.add_argument("-j", "--jobs", type=int, default=None)
+    m.set_defaults(run=cmd_mutants)
     t = sub.add_parser("settings", help="list every grading setting with its default")
     t.set_defaults(run=cmd_settings)
     return p

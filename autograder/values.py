@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-RESULT_FILE = re.compile(r"^(?P<path>r(?:_\d{1,5}){0,4})\.(?P<tag>nd|float|int|bool|npscalar|list|tuple|none|object)\.npy$")
+RESULT_FILE = re.compile(r"^(?P<path>r(?:_\d{1,5}){0,4})\.(?P<tag>nd|float|int|bool|npscalar|list|tuple|numlist|numtuple|none|object)\.npy$")
 AFTER_FILE = re.compile(r"^(?P<path>in(?:_\d{1,5}){1,4})\.after\.npy$")
 MAX_ITEMS = 2000
 
@@ -24,16 +24,24 @@ class Callable:
     kind: str
     params: tuple
 
+    kinds = ("sin_cubic", "coupled")  # both built by runner.make_callable too
+
     def __call__(self, x):  # the same function, for the trusted parent
-        if self.kind == "sin_cubic":
-            a, c = self.params
-            return float(np.sum(np.sin(a * x) + c * np.asarray(x, dtype=float) ** 3))
+        x = np.asarray(x, dtype=float)
+        a, c = self.params
+        if self.kind == "sin_cubic":  # sum(sin(a x) + c x^3): separable
+            return float(np.sum(np.sin(a * x) + c * x ** 3))
+        if self.kind == "coupled":    # sum(sin(a x)) + (sum(c x))^2: every pair of entries interacts
+            return float(np.sum(np.sin(a * x)) + np.sum(c * x) ** 2)
         raise ValueError(f"unknown callable {self.kind!r}")
 
     def gradient(self, x):
+        x = np.asarray(x, dtype=float)
+        a, c = self.params
         if self.kind == "sin_cubic":
-            a, c = self.params
             return a * np.cos(a * x) + 3.0 * c * x ** 2
+        if self.kind == "coupled":
+            return a * np.cos(a * x) + 2.0 * np.sum(c * x) * c
         raise ValueError(f"unknown callable {self.kind!r}")
 
 
@@ -130,6 +138,10 @@ def build(entries, path):
     tag, data = entries[path]
     if data is None or tag == "object":
         return Value("object")
+    if tag in ("numlist", "numtuple"):  # a long list of numbers, saved as one 1-D array
+        if data.ndim != 1 or data.dtype.kind != "f" or data.size > MAX_ITEMS * 50:
+            return Value("object")
+        return Value(tag[3:], items=[Value("float", data=np.asarray(v)) for v in data])
     if tag in ("list", "tuple"):
         n = int(data) if data.shape == () and data.dtype.kind in "iu" else -1
         if not 0 <= n <= MAX_ITEMS:

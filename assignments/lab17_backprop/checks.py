@@ -18,7 +18,7 @@ everywhere. The checks use only the standard library and NumPy, and never the re
 solution: expected values are small golden numbers worked out by hand, properties every
 correct answer has, or derivatives measured here with central differences of your own functions.
 """
-import copy
+import contextlib
 import importlib
 import inspect
 import os
@@ -68,15 +68,18 @@ QUESTIONS = {  # question: (part, points)
 
 # What to reread, by function. The equation numbers are the lecture's.
 REREAD = {
-    "heaviside": "the slide 'Common step functions used in Perceptrons': heaviside(z) = 0 if z < 0, 1 otherwise (so heaviside(0) = 1)",
+    "heaviside": "the slide 'Common step functions used in Perceptrons': heaviside(z) = 0 if z < 0, "
+                 "1 otherwise (so heaviside(0) = 1)",
     "sign": "the slide 'Common step functions used in Perceptrons': sgn(z) = -1 if z < 0, 0 if z = 0, +1 if z > 0",
     "tlu": "eq. (1): h(x) = step(w^T x + b); for a batch X (N, D), z = X @ w + b has shape (N,)",
     "perceptron_layer": "eq. (1) for every unit: Z = X W^T + b, one row of W per unit, then the step; shape (N, n_out)",
-    "perceptron_train": "eq. (1) and Rosenblatt's rule: y_hat = heaviside(x . w + b); w += lr (y - y_hat) x; b += lr (y - y_hat)",
+    "perceptron_train": "eq. (1) and Rosenblatt's rule: y_hat = heaviside(x . w + b); w += lr (y - y_hat) x; "
+                        "b += lr (y - y_hat)",
     "sigmoid": "eq. (13): sigma(z) = 1 / (1 + e^-z)",
     "sigmoid_grad": "eq. (14): sigma'(z) = sigma(z) (1 - sigma(z)), taken at the pre-activation z",
     "tanh": "eq. (15): tanh(z) = (e^z - e^-z) / (e^z + e^-z)",
-    "tanh_grad": "eq. (15) and its derivative tanh'(z) = 1 - tanh(z)^2. Eq. (16), 2 sigma(2z) - 1, is not the derivative: it equals tanh(z) itself",
+    "tanh_grad": "eq. (15) and its derivative tanh'(z) = 1 - tanh(z)^2. Eq. (16), 2 sigma(2z) - 1, is not the "
+                 "derivative: it equals tanh(z) itself",
     "relu": "eq. (17): relu(z) = max(0, z)",
     "relu_grad": "eq. (18): relu'(z) = 0 where z <= 0 (so relu'(0) = 0), 1 where z > 0",
     "leaky_relu": "Fig. 11-2: leaky_relu(z) = z where z > 0, alpha z elsewhere",
@@ -90,8 +93,11 @@ REREAD = {
     "one_hot": "the contract, Part D: one_hot(y, K)[i, k] = 1.0 if k == y_i else 0.0",
     "cross_entropy": "the contract, Part D: mean over i of -log P[i, y_i], with P clipped to [1e-12, 1]",
     "mse": "the contract, Part D: (1 / 2N) sum_i ||y_hat_i - y_i||^2",
-    "dense_backward": "the chain rule through Z = A_prev W^T + b: dW = dZ^T A_prev, db = sum of dZ over the batch, dA_prev = dZ W",
-    "mlp_backward": "backpropagation (Part D): dZ_L = (softmax(Z_L) - one_hot(Y)) / N for cross-entropy, (phi(Z_L) - Y) / N * phi'(Z_L) for mse; then per layer dense_backward and dZ = dA * phi'(Z) at the pre-activation Z",
+    "dense_backward": "the chain rule through Z = A_prev W^T + b: dW = dZ^T A_prev, db = sum of dZ over the batch, "
+                      "dA_prev = dZ W",
+    "mlp_backward": "backpropagation (Part D): dZ_L = (softmax(Z_L) - one_hot(Y)) / N for cross-entropy, "
+                    "(phi(Z_L) - Y) / N * phi'(Z_L) for mse; then per layer dense_backward and dZ = dA * phi'(Z) "
+                    "at the pre-activation Z",
     "numerical_gradient": "the contract, Part D: g_i = (f(x + h e_i) - f(x - h e_i)) / 2h, central differences",
     "gradient_descent_step": "gradient descent: W <- W - lr dW, b <- b - lr db (new arrays; the old ones stay as they were)",
     "train": "the contract, Part E: every epoch forward, record the loss, mlp_backward, gradient_descent_step",
@@ -136,13 +142,17 @@ def fmt(value):
     return np.array2string(np.asarray(value), precision=8, separator=", ", max_line_width=100)
 
 
+def _number(value):
+    return f"{float(value):.10g}" if np.issubdtype(np.asarray(value).dtype, np.number) else repr(value)
+
+
 def difference_report(got, expected, mismatch):
     """Max abs error, the first index that differs with both values, and both arrays if small."""
     err = np.abs(np.asarray(got, dtype=float) - np.asarray(expected, dtype=float))
     idx = tuple(int(i) for i in np.argwhere(mismatch)[0]) if np.ndim(mismatch) else ()
     lines = [
         f"max abs error {np.nanmax(err) if np.isfinite(err).any() else float('nan'):.3g}; first difference at "
-        f"index {idx}: expected {np.asarray(expected)[idx]!r}, got {np.asarray(got)[idx]!r}"
+        f"index {idx}: expected {_number(np.asarray(expected)[idx])}, got {_number(np.asarray(got)[idx])}"
     ]
     if np.size(expected) <= 12:
         lines.append(f"expected {fmt(expected)}")
@@ -160,12 +170,18 @@ def _mistake_text(mistake, got):
     return mistake(got) if callable(mistake) else mistake
 
 
+def _not_none(function, got, given, repro):
+    if got is None:
+        fail(function, "returned None", given, mistake="a missing return statement", repro=repro)
+
+
 def expect_array(function, got, expected, given, mistake=None, repro=None, kind="float"):
     """got must be an ndarray shaped like expected, of the right dtype, with expected's values.
 
     kind: "float" (float64), "int" (any integer dtype) or "any".
     """
     expected = np.asarray(expected)
+    _not_none(function, got, given, repro)
     if not isinstance(got, np.ndarray) and not (expected.ndim == 0 and np.ndim(got) == 0):
         fail(function, f"returned a {type(got).__name__}, expected a NumPy array of shape {expected.shape}",
              given, repro=repro)
@@ -191,6 +207,7 @@ def expect_array(function, got, expected, given, mistake=None, repro=None, kind=
 
 def expect_scalar(function, got, expected, given, mistake=None, repro=None):
     """got must be one number (a Python float or a 0-d NumPy value) close to expected."""
+    _not_none(function, got, given, repro)
     if np.ndim(got) != 0:
         fail(function, f"returned shape {np.shape(got)}, expected one number (a float)", given,
              mistake="the loss is a mean over the batch: one number, not one per sample", repro=repro)
@@ -201,9 +218,11 @@ def expect_scalar(function, got, expected, given, mistake=None, repro=None):
     return value
 
 
-def expect_gradient(function, got, numeric, given, against, mistake=None, repro=None, tol=GRAD_TOL):
+def expect_gradient(function, got, numeric, given, against, mistake=None, repro=None, tol=GRAD_TOL,
+                    problem="does not match the numerical derivative"):
     """An analytic derivative against central differences (see GRAD_TOL)."""
     numeric = np.asarray(numeric)
+    _not_none(function, got, given, repro)
     if not isinstance(got, np.ndarray):
         fail(function, f"returned a {type(got).__name__}, expected a NumPy array of shape {numeric.shape}",
              given, repro=repro)
@@ -220,34 +239,26 @@ def expect_gradient(function, got, numeric, given, against, mistake=None, repro=
     if err > tol:
         mismatch = ~np.isclose(got, numeric, rtol=0, atol=tol * max(1e-8, np.abs(got).max() + np.abs(numeric).max()))
         detail = [f"relative error {err:.2g} (allowed {tol:g}); expected = {against}, beside got:"]
-        fail(function, "does not match the numerical derivative", given,
+        fail(function, problem, given,
              detail + difference_report(got, numeric, mismatch), _mistake_text(mistake, got), repro)
 
 
-class no_warnings:
-    """Context manager: fail if the block emits a warning (overflow, divide by zero, ...)."""
+OVERFLOW_HINT = ("np.exp of a large positive number overflows; rewrite so every exponent is <= 0 "
+                 "(for example e^z / (1 + e^z) where z < 0, or subtract the row maximum)")
 
-    def __init__(self, function, given, repro=None):
-        self.function, self.given, self.repro = function, given, repro
 
-    def __enter__(self):
-        self._catcher = warnings.catch_warnings(record=True)
-        self._caught = self._catcher.__enter__()
+@contextlib.contextmanager
+def no_warnings(function, given, repro=None, mistake=OVERFLOW_HINT):
+    """Fail the check if the block emits a warning (overflow, division by zero, invalid value).
+
+    NumPy's defaults apply: underflow to 0 is fine (sigmoid(-1000) is 0.0)."""
+    with warnings.catch_warnings(record=True) as caught, \
+            np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
         warnings.simplefilter("always")
-        # NumPy's default: overflow, division by zero and invalid values warn; underflow to 0 is fine
-        self._errstate = np.errstate(over="warn", divide="warn", invalid="warn", under="ignore")
-        self._errstate.__enter__()
-
-    def __exit__(self, *exc):
-        self._errstate.__exit__(*exc)
-        self._catcher.__exit__(*exc)
-        if exc[0] is None and self._caught:
-            w = self._caught[0]
-            fail(self.function, f"emitted {w.category.__name__}: {w.message}", self.given,
-                 mistake="np.exp of a large positive number overflows; rewrite so every exponent is <= 0 "
-                         "(for example e^z / (1 + e^z) where z < 0, or subtract the row maximum)",
-                 repro=self.repro)
-        return False
+        yield
+    if caught:
+        fail(function, f"emitted {caught[0].category.__name__}: {caught[0].message}", given,
+             mistake=mistake, repro=repro)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +273,7 @@ def load_student_modules():
     for name in STUDENT_MODULES:
         try:
             module = sys.modules.get(name)
-            if module is not None and os.path.dirname(os.path.abspath(getattr(module, "__file__", "") or "")) == HERE:
+            if module is not None and _is_student_file(getattr(module, "__file__", None) or ""):
                 module = importlib.reload(module)
             else:
                 sys.modules.pop(name, None)
@@ -289,11 +300,12 @@ def student(module_name, function_name):
 
 
 def _snapshot(value):
+    """A copy of every array inside value (lists and tuples of arrays included)."""
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (list, tuple)):
-        return type(value)(_snapshot(v) for v in value)
-    return copy.copy(value) if isinstance(value, (int, float, str)) else value
+        return [_snapshot(v) for v in value]
+    return value
 
 
 def _unchanged(before, after):
@@ -312,7 +324,7 @@ def _keeps_inputs(function_name, f):
         signature = None
 
     def wrapped(*args, **kwargs):
-        before = (_snapshot(args), _snapshot(kwargs))
+        before = (_snapshot(args), {key: _snapshot(value) for key, value in kwargs.items()})
         result = f(*args, **kwargs)
         for i, (b, a) in enumerate(zip(before[0], args)):
             if not _unchanged(b, a):
@@ -332,11 +344,17 @@ def _keeps_inputs(function_name, f):
     return wrapped
 
 
+def _is_student_file(filename):
+    """A file of this folder other than checks.py (tlu.py, activations.py, mlp.py, backprop.py)."""
+    path = os.path.abspath(filename)
+    return os.path.dirname(path) == HERE and os.path.basename(path) != os.path.basename(__file__)
+
+
 def _one_line_error(exc):
     """'ValueError: msg (mlp.py, line 12, in dense_forward)', pointing into the student's files."""
     where = ""
     for frame in traceback.extract_tb(exc.__traceback__):
-        if os.path.dirname(os.path.abspath(frame.filename)) == HERE and os.path.basename(frame.filename) != "checks.py":
+        if _is_student_file(frame.filename):
             where = f" ({os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name})"
     if isinstance(exc, SyntaxError) and exc.filename:
         where = f" ({os.path.basename(exc.filename)}, line {exc.lineno})"
@@ -348,7 +366,7 @@ def _raising_function(exc, fallback):
     """The innermost function of the student's files that raised NotImplementedError."""
     name = fallback
     for frame in traceback.extract_tb(exc.__traceback__):
-        if os.path.dirname(os.path.abspath(frame.filename)) == HERE and os.path.basename(frame.filename) != "checks.py":
+        if _is_student_file(frame.filename):
             name = frame.name
     return name
 
@@ -356,15 +374,17 @@ def _raising_function(exc, fallback):
 # ---------------------------------------------------------------------------------------------
 # Numerical derivatives, measured here
 # ---------------------------------------------------------------------------------------------
+def _steps(shape, h):
+    """h e_i for every entry i of an array of this shape, one step array per entry."""
+    size = int(np.prod(shape))
+    return (h * row.reshape(shape) for row in np.eye(size))
+
+
 def central_differences(f, x, h=H):
     """d f / d x for a scalar function f of the array x: (f(x + h e_i) - f(x - h e_i)) / 2h."""
-    x = np.array(x, dtype=float)
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[i] = h
-        g[i] = (float(f(x + step)) - float(f(x - step))) / (2 * h)
-    return g
+    point = np.asarray(x, dtype=float)
+    slopes = [(float(f(point + step)) - float(f(point - step))) / (2 * h) for step in _steps(point.shape, h)]
+    return np.array(slopes).reshape(point.shape)
 
 
 def elementwise_differences(phi, z, h=H):
@@ -374,13 +394,9 @@ def elementwise_differences(phi, z, h=H):
 
 def jacobian_differences(f, z, h=H):
     """J[i, j] = d f_i / d z_j of a vector function f at the vector z, by central differences."""
-    z = np.asarray(z, dtype=float)
-    J = np.zeros((z.size, z.size))
-    for j in range(z.size):
-        step = np.zeros_like(z)
-        step[j] = h
-        J[:, j] = (np.asarray(f(z + step)) - np.asarray(f(z - step))) / (2 * h)
-    return J
+    point = np.asarray(z, dtype=float)
+    columns = [(np.asarray(f(point + step)) - np.asarray(f(point - step))) / (2 * h) for step in _steps(point.shape, h)]
+    return np.stack(columns, axis=1)
 
 
 def random_points(seed, shape, low=-3.0, high=3.0, margin=None):
@@ -408,6 +424,27 @@ def _network(seed, layer_sizes, n_samples):
     return rng, X, params
 
 
+def _example_cross_entropy():
+    """[3, 5, 4], tanh then softmax, cross-entropy with int labels."""
+    _, X, params = _network(31, [3, 5, 4], 6)
+    return X, np.array([0, 3, 1, 2, 3, 1]), params, ["tanh", "softmax"], "cross_entropy"
+
+
+def _example_mse():
+    """[2, 3, 2], sigmoid then sigmoid, mse with targets in [0, 1]."""
+    rng, X, params = _network(32, [2, 3, 2], 5)
+    return X, rng.uniform(0.0, 1.0, (5, 2)), params, ["sigmoid", "sigmoid"], "mse"
+
+
+def _example_linear():
+    """[3, 4, 2], identity layers (given to you), mse."""
+    rng, X, params = _network(33, [3, 4, 2], 5)
+    return X, rng.normal(0.0, 1.0, (5, 2)), params, ["identity", "identity"], "mse"
+
+
+EXAMPLES = {"mlp_ce": _example_cross_entropy, "mlp_mse": _example_mse, "mlp_linear": _example_linear}
+
+
 def example(name):
     """(X, Y, params, activations, loss) of a network the checks use, to reproduce a failure:
 
@@ -415,16 +452,9 @@ def example(name):
         out, cache = mlp.mlp_forward(X, params, acts)
         grads = backprop.mlp_backward(Y, params, cache, acts, loss)
     """
-    if name == "mlp_ce":  # [3, 5, 4], tanh then softmax, cross-entropy with int labels
-        rng, X, params = _network(31, [3, 5, 4], 6)
-        return X, np.array([0, 3, 1, 2, 3, 1]), params, ["tanh", "softmax"], "cross_entropy"
-    if name == "mlp_mse":  # [2, 3, 2], sigmoid then sigmoid, mse with targets in [0, 1]
-        rng, X, params = _network(32, [2, 3, 2], 5)
-        return X, rng.uniform(0.0, 1.0, (5, 2)), params, ["sigmoid", "sigmoid"], "mse"
-    if name == "mlp_linear":  # [3, 4, 2], identity layers (given to you), mse
-        rng, X, params = _network(33, [3, 4, 2], 5)
-        return X, rng.normal(0.0, 1.0, (5, 2)), params, ["identity", "identity"], "mse"
-    raise ValueError(f"unknown example {name!r}; use one of ['mlp_ce', 'mlp_mse', 'mlp_linear']")
+    if name not in EXAMPLES:
+        raise ValueError(f"unknown example {name!r}; use one of {sorted(EXAMPLES)}")
+    return EXAMPLES[name]()
 
 
 def _repro_backward(name):
@@ -451,8 +481,13 @@ XOR_REPRO = "X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])"
 def check_heaviside():
     heaviside = student("tlu", "heaviside")
     z = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
-    expect_array("heaviside", heaviside(z), [0.0, 0.0, 1.0, 1.0, 1.0], shape_of("z", z),
-                 mistake=lambda got: "heaviside(0) is 1: use z >= 0, not z > 0" if got is not None and got.shape == (5,) and got[2] == 0 else None,
+
+    def mistake(got):
+        if got is not None and got.shape == (5,) and got[2] == 0:
+            return "heaviside(0) is 1: use z >= 0, not z > 0"
+        return None
+
+    expect_array("heaviside", heaviside(z), [0.0, 0.0, 1.0, 1.0, 1.0], shape_of("z", z), mistake,
                  repro="tlu.heaviside(np.array([-2.0, -0.5, 0.0, 0.5, 2.0]))")
     z2 = np.array([[-1.0, 0.0, 1.0], [3.0, -3.0, 0.0]])
     expect_array("heaviside", heaviside(z2), [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]], shape_of("z", z2),
@@ -595,27 +630,29 @@ def check_sigmoid_extreme():
     repro = "activations.sigmoid(np.array([-1000., 0., 1000.]))"
     with no_warnings("sigmoid", shape_of("z", z) + " = [-1000, 0, 1000]", repro):
         got = sigmoid(z)
-    expect_array("sigmoid", got, [0.0, 0.5, 1.0], "z = [-1000, 0, 1000]", repro=repro)
+    expect_array("sigmoid", got, [0.0, 0.5, 1.0], "z = [-1000, 0, 1000] of shape (3,)", repro=repro)
 
 
 def _derivative_check(name, derivative, phi, z, code, mistake, golden=None, **kwargs):
-    """A derivative at seeded points against central differences of the student's own function."""
+    """A derivative at seeded points against central differences of the student's own function.
+
+    mistake(got, z) words the likely mistake for the input z (got is None on a shape error)."""
     kw_text = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-    repro = f"{code}; activations.{name}(z{kw_text})"
     if golden is not None:
-        z0, expected = golden
-        expect_array(name, derivative(np.array(z0), **kwargs), expected, f"z = {z0}{kw_text}", mistake,
-                     f"activations.{name}(np.array({z0}){kw_text})")
+        z0, expected = np.array(golden[0]), golden[1]
+        expect_array(name, derivative(z0, **kwargs), expected, f"z = {golden[0]} of shape {z0.shape}{kw_text}",
+                     lambda got: mistake(got, z0), f"activations.{name}(np.array({golden[0]}){kw_text})")
     got = derivative(z, **kwargs)
     numeric = elementwise_differences(lambda v: phi(v, **kwargs), z)
-    base = name.replace("_grad", "")
-    expect_gradient(name, got, numeric, shape_of("z", z) + kw_text, f"central differences of your {base}",
-                    mistake, repro)
+    expect_gradient(name, got, numeric, shape_of("z", z) + kw_text, f"central differences of your {name[:-5]}",
+                    lambda got: mistake(got, z), f"{code}; activations.{name}(z{kw_text})")
     extreme = np.array([-1000.0, 1000.0])
-    with no_warnings(name, f"z = [-1000, 1000]{kw_text}", f"activations.{name}(np.array([-1000., 1000.]){kw_text})"):
+    repro = f"activations.{name}(np.array([-1000., 1000.]){kw_text})"
+    with no_warnings(name, f"z = [-1000, 1000] of shape (2,){kw_text}", repro):
         got = derivative(extreme, **kwargs)
     if not np.isfinite(np.asarray(got, dtype=float)).all():
-        fail(name, f"returned {got} at z = [-1000, 1000]", mistake="an overflow: compute it from the stable activation")
+        fail(name, f"returned {fmt(got)} at z = [-1000, 1000]",
+             mistake="an overflow: compute it from the stable activation", repro=repro)
 
 
 @check("sigmoid_grad", "sigmoid_grad: eq. (14) at z, against central differences of your sigmoid")
@@ -624,25 +661,32 @@ def check_sigmoid_grad():
     sigmoid = student("activations", "sigmoid")
     z, code = random_points(14, (4, 3))
 
-    def mistake(got):
-        if got is not None and got.shape == z.shape and np.allclose(got, z * (1 - z)):
-            return ("you computed a (1 - a) with a = z, the derivative at the output; the kit's derivatives take the "
-                    "pre-activation z: s = sigmoid(z), then s (1 - s)")
+    def mistake(got, z):
+        if got is None or got.shape != z.shape:
+            return None
+        if np.allclose(got, z * (1 - z)):
+            return ("you computed a (1 - a) with a = z, as if z were the output a = sigmoid(z); the kit's derivatives "
+                    "take the pre-activation z: s = sigmoid(z), then s (1 - s)")
+        twice = np.asarray(sigmoid(sigmoid(z)))
+        if np.allclose(got, twice * (1 - twice)):
+            return ("you evaluated sigma' at the output a = sigmoid(z) (sigmoid applied twice); "
+                    "sigma'(z) = s (1 - s) with s = sigmoid(z), once")
         return "sigma'(z) = s (1 - s) with s = sigmoid(z); the derivative takes z, not the output a"
 
-    _derivative_check("sigmoid_grad", derivative, sigmoid, z, code, mistake, golden=([0.0, 2.0], [0.25, 0.10499358540350652]))
+    _derivative_check("sigmoid_grad", derivative, sigmoid, z, code, mistake,
+                      golden=([0.0, 2.0], [0.25, 0.10499358540350652]))
 
 
 @check("tanh", "tanh: eq. (15) on hand values, and tanh(+-1000) = +-1 without warnings")
 def check_tanh():
     tanh = student("activations", "tanh")
     z = np.array([0.0, 1.0, -0.5])
-    expect_array("tanh", tanh(z), [0.0, 0.7615941559557649, -0.46211715726000974], "z = [0, 1, -0.5]",
+    expect_array("tanh", tanh(z), [0.0, 0.7615941559557649, -0.46211715726000974], "z = [0, 1, -0.5] of shape (3,)",
                  repro="activations.tanh(np.array([0., 1., -0.5]))")
     repro = "activations.tanh(np.array([-1000., 1000.]))"
-    with no_warnings("tanh", "z = [-1000, 1000]", repro):
+    with no_warnings("tanh", "z = [-1000, 1000] of shape (2,)", repro):
         got = tanh(np.array([-1000.0, 1000.0]))
-    expect_array("tanh", got, [-1.0, 1.0], "z = [-1000, 1000]",
+    expect_array("tanh", got, [-1.0, 1.0], "z = [-1000, 1000] of shape (2,)",
                  mistake="(e^z - e^-z) / (e^z + e^-z) is inf / inf at |z| = 1000; np.tanh, or 2 sigmoid(2z) - 1 with a stable sigmoid",
                  repro=repro)
 
@@ -653,7 +697,7 @@ def check_tanh_grad():
     tanh = student("activations", "tanh")
     z, code = random_points(15, (4, 3))
 
-    def mistake(got):
+    def mistake(got, z):
         if got is not None and got.shape == z.shape and np.allclose(got, tanh(z)):
             return ("your tanh_grad returns tanh(z) itself: 2 sigma(2z) - 1 (the slide's eq. (16)) is an identity "
                     "for tanh, not its derivative; use 1 - tanh(z)^2")
@@ -676,9 +720,9 @@ def check_relu_grad():
     relu = student("activations", "relu")
     z, code = random_points(17, (4, 3), margin=KINK_MARGIN)
 
-    def mistake(got):
-        if got is not None and got.shape == (3,) and got[1] == 1.0:
-            return "relu'(0) is 0 in this kit: 1 only where z > 0 (strictly)"
+    def mistake(got, z):
+        if got is not None and got.shape == z.shape and np.any(got[z == 0] != 0):
+            return "relu'(0) is 0 in this kit: 1 only where z > 0 (strictly), so relu_grad(0) = 0"
         return "0 where z <= 0, 1 where z > 0"
 
     _derivative_check("relu_grad", derivative, relu, z, code, mistake, golden=([-2.0, 0.0, 3.0], [0.0, 0.0, 1.0]))
@@ -687,9 +731,9 @@ def check_relu_grad():
 @check("leaky_relu", "leaky_relu: z where z > 0, alpha z elsewhere, with alpha = 0.2 and the default 0.01")
 def check_leaky_relu():
     leaky = student("activations", "leaky_relu")
-    expect_array("leaky_relu", leaky(np.array([-2.0, 0.0, 3.0]), alpha=0.2), [-0.4, 0.0, 3.0], "z = [-2, 0, 3], alpha=0.2",
+    expect_array("leaky_relu", leaky(np.array([-2.0, 0.0, 3.0]), alpha=0.2), [-0.4, 0.0, 3.0], "z = [-2, 0, 3] of shape (3,), alpha=0.2",
                  mistake="use the alpha you are given", repro="activations.leaky_relu(np.array([-2., 0., 3.]), alpha=0.2)")
-    expect_array("leaky_relu", leaky(np.array([-1.0, 2.0])), [-0.01, 2.0], "z = [-1, 2] with the default alpha",
+    expect_array("leaky_relu", leaky(np.array([-1.0, 2.0])), [-0.01, 2.0], "z = [-1, 2] of shape (2,), default alpha",
                  mistake="the default is alpha=0.01", repro="activations.leaky_relu(np.array([-1., 2.]))")
 
 
@@ -697,11 +741,13 @@ def check_leaky_relu():
 def check_leaky_relu_grad():
     derivative = student("activations", "leaky_relu_grad")
     leaky = student("activations", "leaky_relu")
-    expect_array("leaky_relu_grad", derivative(np.array([-1.0, 2.0])), [0.01, 1.0], "z = [-1, 2] with the default alpha",
-                 mistake="the default is alpha=0.01", repro="activations.leaky_relu_grad(np.array([-1., 2.]))")
+    expect_array("leaky_relu_grad", derivative(np.array([-1.0, 2.0])), [0.01, 1.0], "z = [-1, 2] of shape (2,), default alpha",
+                 mistake="1 where z > 0, alpha (not 0) where z <= 0; the default is alpha=0.01",
+                 repro="activations.leaky_relu_grad(np.array([-1., 2.]))")
     z, code = random_points(18, (4, 3), margin=KINK_MARGIN)
     _derivative_check("leaky_relu_grad", derivative, leaky, z, code,
-                      "1 where z > 0, alpha (not 0) where z <= 0", golden=([-2.0, 0.0, 3.0], [0.2, 0.2, 1.0]), alpha=0.2)
+                      lambda got, z: "1 where z > 0, alpha (not 0) where z <= 0, with the alpha you are given",
+                      golden=([-2.0, 0.0, 3.0], [0.2, 0.2, 1.0]), alpha=0.2)
 
 
 @check("softmax", "softmax: [1, 2, 3] gives [0.090, 0.245, 0.665]; [1000, 1000] gives [0.5, 0.5] without warnings")
@@ -716,9 +762,9 @@ def check_softmax_values():
     expect_array("softmax", softmax(np.array([1.0, 2.0, 3.0])), [0.09003057317038046, 0.24472847105479767, 0.6652409557748219],
                  "z = [1, 2, 3] of shape (3,)", mistake, "activations.softmax(np.array([1., 2., 3.]))")
     repro = "activations.softmax(np.array([1000., 1000.]))"
-    with no_warnings("softmax", "z = [1000, 1000]", repro):
+    with no_warnings("softmax", "z = [1000, 1000] of shape (2,)", repro):
         got = softmax(np.array([1000.0, 1000.0]))
-    expect_array("softmax", got, [0.5, 0.5], "z = [1000, 1000]",
+    expect_array("softmax", got, [0.5, 0.5], "z = [1000, 1000] of shape (2,)",
                  "e^1000 overflows: subtract the maximum first (it does not change the result)", repro)
 
 
@@ -769,6 +815,12 @@ def check_softmax_jacobian_batch():
                     f"{code}; activations.softmax_jacobian(z)")
 
 
+def _describe_entry(entry):
+    if isinstance(entry, tuple):
+        return "(" + ", ".join(getattr(f, "__name__", repr(f)) for f in entry) + ")"
+    return repr(entry)
+
+
 @check("ACTIVATIONS", "ACTIVATIONS maps the five elementwise names to (function, derivative) of activations.py")
 def check_activations_registry():
     registry = student("activations", "ACTIVATIONS")
@@ -781,7 +833,7 @@ def check_activations_registry():
         module = _MODULES["activations"]
         expected = (getattr(module, name), getattr(module, name + "_grad"))
         if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] is expected[0] and entry[1] is expected[1]):
-            fail("ACTIVATIONS", f"ACTIVATIONS[{name!r}] is {entry!r}, expected ({name}, {name}_grad)",
+            fail("ACTIVATIONS", f"ACTIVATIONS[{name!r}] is {_describe_entry(entry)}, expected ({name}, {name}_grad)",
                  mistake="map each name to the pair (function, derivative) of this module")
 
 
@@ -877,7 +929,8 @@ def check_predict_argmax():
     params = [(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]), np.zeros(3))]
     # outputs (identity) [[2, 1, -3], [0, 3, -3], [-1, -2, 3], [0.5, 0.25, -0.75]]
     expect_array("predict", predict(X, params, ["identity"]), [0, 1, 2, 0],
-                 "X of shape (4, 2), one identity layer W (3, 2), b = 0; outputs [[2, 1, -3], [0, 3, -3], [-1, -2, 3], [0.5, 0.25, -0.75]]",
+                 "X of shape (4, 2), one identity layer W (3, 2), b = 0; "
+                 "outputs [[2, 1, -3], [0, 3, -3], [-1, -2, 3], [0.5, 0.25, -0.75]]",
                  "the label of a row is the index of its largest output: np.argmax(out, axis=1)",
                  "mlp.predict(np.array([[2., 1.], [0., 3.], [-1., -2.], [0.5, 0.25]]), "
                  "[(np.array([[1., 0.], [0., 1.], [-1., -1.]]), np.zeros(3))], ['identity'])", kind="int")
@@ -905,9 +958,9 @@ def check_one_hot():
                        [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
                        "y = [2, 0, 1, 2] of shape (4,), num_classes = 3", repro="backprop.one_hot(np.array([2, 0, 1, 2]), 3)")
     if not np.allclose(got.sum(axis=1), 1.0):
-        fail("one_hot", "rows do not sum to 1", "y = [2, 0, 1, 2], num_classes = 3")
+        fail("one_hot", "rows do not sum to 1", "y = [2, 0, 1, 2] of shape (4,), num_classes = 3")
     expect_array("one_hot", one_hot(np.array([1, 0]), 4), [[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]],
-                 "y = [1, 0], num_classes = 4 (more classes than labels seen)",
+                 "y = [1, 0] of shape (2,), num_classes = 4 (more classes than labels seen)",
                  "the width is num_classes, not max(y) + 1", "backprop.one_hot(np.array([1, 0]), 4)")
 
 
@@ -921,17 +974,18 @@ def check_cross_entropy():
                   "backprop.cross_entropy(np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]), np.array([0, 1]))")
     P0 = np.array([[0.0, 1.0], [0.5, 0.5]])
     repro = "backprop.cross_entropy(np.array([[0., 1.], [0.5, 0.5]]), np.array([0, 0]))"
-    with no_warnings("cross_entropy", "P = [[0, 1], [0.5, 0.5]], y = [0, 0]", repro):
+    with no_warnings("cross_entropy", "P = [[0, 1], [0.5, 0.5]] of shape (2, 2), y = [0, 0]", repro,
+                     mistake="log(0) is -inf: clip P to [1e-12, 1] before the log"):
         got = cross_entropy(P0, np.array([0, 0]))
     expect_scalar("cross_entropy", got, 14.162084148244246,
-                  "P = [[0, 1], [0.5, 0.5]], y = [0, 0]; expected (-log 1e-12 - log 0.5) / 2",
+                  "P = [[0, 1], [0.5, 0.5]] of shape (2, 2), y = [0, 0]; expected (-log 1e-12 - log 0.5) / 2",
                   "clip P to [1e-12, 1] before the log", repro)
 
 
 @check("mse", "mse: (1 / 2N) sum of squared errors, one number")
 def check_mse():
     mse = student("backprop", "mse")
-    expect_scalar("mse", mse(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])), 2.5, "Y_hat = [[1, 2]], Y = [[0, 0]]",
+    expect_scalar("mse", mse(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])), 2.5, "Y_hat = [[1, 2]] and Y = [[0, 0]], of shape (1, 2)",
                   "(1 / 2N) sum of squares: here (1 + 4) / 2", "backprop.mse(np.array([[1., 2.]]), np.array([[0., 0.]]))")
     Y_hat = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]])
     expect_scalar("mse", mse(Y_hat, np.zeros((2, 3))), 1.75, "Y_hat of shape (2, 3), Y = 0; expected (5 + 2) / (2 * 2)",
@@ -972,23 +1026,37 @@ def check_dense_backward():
                         mistakes[name], repro)
 
 
-def _grads_against_numeric(grads, numeric_for, params, given, against, mistake, repro):
+def _grads_against_numeric(grads, numeric_for, params, n_samples, given, against, repro):
     """grads (a list of (dW, db)) against central differences, layer by layer."""
     if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
         fail("mlp_backward", f"returned {type(grads).__name__} of length {len(grads) if hasattr(grads, '__len__') else '?'}, "
                              f"expected a list of {len(params)} (dW, db) pairs, one per layer", given, repro=repro)
-    for l, (pair, (W, b)) in enumerate(zip(grads, params)):
+    for l, pair in enumerate(grads):
         if not (isinstance(pair, tuple) and len(pair) == 2):
             fail("mlp_backward", f"grads[{l}] is {type(pair).__name__}, expected a tuple (dW, db)", given, repro=repro)
         for k, label in enumerate(["dW", "db"]):
-            expect_gradient("mlp_backward", pair[k], numeric_for(l, k), f"{given}; grads[{l}][{k}] ({label} of layer {l + 1})",
-                            against, mistake, repro)
+            numeric = numeric_for(l, k)
+            expect_gradient("mlp_backward", pair[k], numeric, f"{given}; grads[{l}][{k}] ({label} of layer {l + 1})",
+                            against, _backward_mistake(n_samples, numeric, label), repro)
 
 
-def _backward_mistake(N):
+def _backward_mistake(N, numeric, label):
+    """Word the likely mistake from how got differs from the numerical gradient."""
     def mistake(got):
-        return (f"(if every entry is off by the same factor: the loss is a mean over N = {N} samples, so dZ_L carries 1/N) "
-                "the hidden layers use phi'(Z) at the pre-activation Z from the cache, not at A; dW = dZ.T @ A_prev")
+        if got is None:
+            return (f"{label} has the shape of its parameter: dW = dZ.T @ A_prev is (n_out, n_in) like W, "
+                    "db = dZ summed over axis 0 is (n_out,) like b")
+        ratio = float(np.sum(got * numeric) / max(np.sum(numeric * numeric), 1e-300))
+        if np.allclose(got, ratio * numeric, rtol=1e-4, atol=1e-12):
+            if np.isclose(ratio, N, rtol=1e-3):
+                return (f"every entry is N = {N} times too large: the loss is a mean over the N samples, so dZ_L "
+                        "carries a factor 1/N")
+            if np.isclose(ratio, 1.0 / N, rtol=1e-3):
+                return (f"every entry is N = {N} times too small: the 1/N is applied twice "
+                        "(dZ_L already holds it; db sums dZ over the batch, it does not average)")
+            return f"every entry is {ratio:.4g} times the numerical one: a constant factor is off"
+        return ("the hidden layers use phi'(Z) at the pre-activation Z (cache[l][1]), not at A; "
+                "dA_prev = dZ @ W, dW = dZ.T @ A_prev, db = dZ summed over axis 0")
     return mistake
 
 
@@ -1016,9 +1084,9 @@ def check_mlp_backward_linear():
         out = (X @ new[0][0].T + new[0][1]) @ new[1][0].T + new[1][1]
         return np.sum((out - Y) ** 2) / (2 * X.shape[0])
 
-    _grads_against_numeric(grads, _numeric_network_grads(X, Y, params, loss_of_output), params,
+    _grads_against_numeric(grads, _numeric_network_grads(X, Y, params, loss_of_output), params, X.shape[0],
                            "checks.example('mlp_linear'): X (5, 3), W1 (4, 3), W2 (2, 4), identity layers, mse",
-                           "central differences of the mean mse of the network", _backward_mistake(5),
+                           "central differences of the mean mse of the network",
                            _repro_backward("mlp_linear"))
 
 
@@ -1034,10 +1102,10 @@ def check_mlp_backward_cross_entropy():
     def loss_of_output(new):
         return cross_entropy(mlp_forward(X, new, acts)[0], y)
 
-    _grads_against_numeric(grads, _numeric_network_grads(X, y, params, loss_of_output), params,
+    _grads_against_numeric(grads, _numeric_network_grads(X, y, params, loss_of_output), params, X.shape[0],
                            "checks.example('mlp_ce'): X (6, 3), W1 (5, 3), W2 (4, 5), tanh then softmax, cross_entropy",
                            "central differences of your cross_entropy(mlp_forward(...)) (if those checks fail, fix them first)",
-                           _backward_mistake(6), _repro_backward("mlp_ce"))
+                           _repro_backward("mlp_ce"))
 
 
 @check("mlp_backward", "mlp_backward: [2, 3, 2] sigmoid/sigmoid with mse, against your mlp_forward + mse")
@@ -1052,10 +1120,10 @@ def check_mlp_backward_mse():
     def loss_of_output(new):
         return mse(mlp_forward(X, new, acts)[0], Y)
 
-    _grads_against_numeric(grads, _numeric_network_grads(X, Y, params, loss_of_output), params,
+    _grads_against_numeric(grads, _numeric_network_grads(X, Y, params, loss_of_output), params, X.shape[0],
                            "checks.example('mlp_mse'): X (5, 2), W1 (3, 2), W2 (2, 3), sigmoid then sigmoid, mse",
                            "central differences of your mse(mlp_forward(...)) (if those checks fail, fix them first)",
-                           _backward_mistake(5), _repro_backward("mlp_mse"))
+                           _repro_backward("mlp_mse"))
 
 
 @check("numerical_gradient", "numerical_gradient: central differences of sum(sin(x) + x^3), x left as it was")
@@ -1073,7 +1141,7 @@ def check_numerical_gradient():
     expect_gradient("numerical_gradient", got, analytic, shape_of("x", x), "the exact gradient cos(x) + 3 x^2",
                     lambda got: ("an error of order h looks like forward differences (f(x + h) - f(x)) / h; "
                                  "use (f(x + h e_i) - f(x - h e_i)) / 2h") if got is not None else None,
-                    repro, tol=NUMGRAD_TOL)
+                    repro, tol=NUMGRAD_TOL, problem="is not accurate enough for central differences")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1171,6 +1239,34 @@ def _indent(text):
     return "\n".join("      " + line for line in text.splitlines())
 
 
+def _crash_text(check_fn, exc):
+    """The student's code raised: one line saying what and where, no traceback."""
+    text = f"{check_fn.target}: raised {_one_line_error(exc)}"
+    if isinstance(exc, ValueError) and ("matmul" in str(exc) or "shapes" in str(exc)):
+        text += ("\nlikely mistake: the shapes of a matrix product do not fit; W has shape (n_out, n_in), "
+                 "so a batch X (N, n_in) needs X @ W.T")
+    if check_fn.target in REREAD:
+        text += f"\nreread {REREAD[check_fn.target]}"
+    return text
+
+
+def run_one(check_fn):
+    """Run one check. Returns (passed, line, key): key names an unwritten function or a module
+    that does not import, so that the runner prints its FAIL line once."""
+    try:
+        check_fn()
+    except CheckFailed as exc:
+        return False, f"FAIL  {check_fn.title}\n{_indent(str(exc))}", None
+    except NotImplementedError as exc:
+        name = _raising_function(exc, check_fn.target)
+        return False, f"FAIL  {name}: not written yet (NotImplementedError)", name
+    except ModuleProblem as exc:
+        return False, f"FAIL  {exc}", str(exc)
+    except Exception as exc:  # noqa: BLE001 - any crash of the student's code is a FAIL line
+        return False, f"FAIL  {check_fn.title}\n{_indent(_crash_text(check_fn, exc))}", None
+    return True, f"PASS  {check_fn.title}", None
+
+
 def run_checks(question):
     """Run one question's checks. Returns (n_checks, n_passed, lines), one line (or block) per check.
 
@@ -1178,24 +1274,12 @@ def run_checks(question):
     a module that does not import gives a single FAIL line too."""
     lines, passed, reported = [], 0, set()
     for check_fn in CHECKS[question]:
-        try:
-            check_fn()
-        except CheckFailed as exc:
-            lines.append(f"FAIL  {check_fn.title}\n{_indent(str(exc))}")
-        except NotImplementedError as exc:
-            name = _raising_function(exc, check_fn.target)
-            if name not in reported:
-                reported.add(name)
-                lines.append(f"FAIL  {name}: not written yet (NotImplementedError)")
-        except ModuleProblem as exc:
-            if str(exc) not in reported:
-                reported.add(str(exc))
-                lines.append(f"FAIL  {exc}")
-        except Exception as exc:  # the student's code crashed: one line, no traceback
-            lines.append(f"FAIL  {check_fn.title}\n{_indent(f'{check_fn.target}: raised {_one_line_error(exc)}')}")
-        else:
-            passed += 1
-            lines.append(f"PASS  {check_fn.title}")
+        ok, line, key = run_one(check_fn)
+        passed += ok
+        if key is None or key not in reported:
+            lines.append(line)
+        if key is not None:
+            reported.add(key)
     return len(CHECKS[question]), passed, lines
 
 
@@ -1219,7 +1303,8 @@ def run(question, quiet=False):
         print("\n".join(lines + [summary]))
     if passed < total:
         failures = [line for line in lines if line.startswith("FAIL")]
-        raise AssertionError("\n".join([summary] + failures)) from None
+        report = "\n".join([summary] + failures)
+        raise AssertionError(report) from None
     return True
 
 

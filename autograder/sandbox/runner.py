@@ -72,13 +72,16 @@ def load_tree(node, folder, given):
 
 def make_callable(kind, params):
     """Scalar test functions for numerical differentiation; the parent knows their gradients."""
+    a, c = params
     if kind == "sin_cubic":
-        a, c = params
-
         def f(x):
             x = np.asarray(x, dtype=float)
             return float(np.sum(np.sin(a * x) + c * x ** 3))
-
+        return f
+    if kind == "coupled":
+        def f(x):
+            x = np.asarray(x, dtype=float)
+            return float(np.sum(np.sin(a * x)) + np.sum(c * x) ** 2)
         return f
     raise ValueError(f"unknown callable {kind!r}")
 
@@ -103,6 +106,11 @@ def save_tree(value, out, path="r", budget=None):
         np.save(f"{target}.float.npy", np.asarray(value, dtype=float))
     elif type(value) is int:
         np.save(f"{target}.int.npy", np.asarray(value if abs(value) < 2**62 else 0))
+    elif type(value) in (list, tuple) and len(value) > 8 and all(
+            type(v) in (float, int) or (isinstance(v, np.generic) and v.dtype.kind in "iuf") for v in value):
+        # a long sequence of plain numbers (a loss curve): one file, not one per number
+        tag = "numlist" if type(value) is list else "numtuple"
+        np.save(f"{target}.{tag}.npy", np.asarray(value, dtype=float))
     elif type(value) in (list, tuple):
         tag = "list" if type(value) is list else "tuple"
         np.save(f"{target}.{tag}.npy", np.asarray(len(value)))

@@ -98,21 +98,26 @@ def sign_at_zero_is_one(z):
     return np.where(np.asarray(z) >= 0, 1.0, -1.0)
 
 
+ZS_LABELS = {1: "z with exact zeros", 2: "z with exact zeros", 3: "z with exact zeros", 5: "an integer z"}
+
+
 def part_a():
     cases = []
     zs = [np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), np.array([0.0]), np.array([[0.0, -1e-300, 1e-300]]),
-          np.where(rng(1).random((3, 5)) < 0.3, 0.0, rng(2).normal(size=(3, 5))), rng(3).normal(size=(2, 3, 4))]
+          np.where(rng(1).random((3, 5)) < 0.3, 0.0, rng(2).normal(size=(3, 5))), rng(3).normal(size=(2, 3, 4)),
+          np.array([-3, 0, 2])]  # integers in, float64 out
     for i, z in enumerate(zs):
         cases.append(Case("tlu.heaviside", (z,), Matches(known={"heaviside(0) = 0; the tie z = 0 must give 1": lambda z: (z > 0).astype(float)}, zero_mask=True),
-                          hidden=i > 0, label="z with exact zeros" if i in (1, 2, 3) else "", equation=EQ["step"]))
+                          hidden=i > 0, label=ZS_LABELS.get(i, ""), equation=EQ["step"]))
     for i, z in enumerate(zs):
         cases.append(Case("tlu.sign", (z,), Matches(known={"sign(0) = 1; sign(0) must be 0": sign_at_zero_is_one}, zero_mask=True),
-                          hidden=i > 0, label="z with exact zeros" if i in (1, 2, 3) else "", equation=EQ["step"]))
+                          hidden=i > 0, label=ZS_LABELS.get(i, ""), equation=EQ["step"]))
     X = rng(4).integers(-3, 4, size=(6, 3)).astype(float)
     w = np.array([1.0, -2.0, 0.5])
     tlu_args = [((X, w), {}), ((X, w, 1.0, "sign"), {}), ((X[:1], w), {"b": -0.5}),
                 ((np.array([1.0, 1.0]), np.array([0.5, -0.5])), {}),  # z exactly 0 for a single x
-                ((X[0], w, 0.25), {"step": "sign"}), ((rng(5).normal(size=(4, 1)), np.array([2.0])), {"b": 0.1})]
+                ((X[0], w, 0.25), {"step": "sign"}), ((rng(5).normal(size=(4, 1)), np.array([2.0])), {"b": 0.1}),
+                ((np.array([[0.1, 0.2], [-0.3, 0.1], [0.2, -0.4]]), np.array([1.0, 1.0]), 0.25), {})]  # the bias decides
     for i, (args, kwargs) in enumerate(tlu_args):
         single = args[0].ndim == 1
         cases.append(Case("tlu.tlu", args, Matches(form=ARRAY0 if single else FLOAT_ARRAY), kwargs=kwargs,
@@ -145,7 +150,8 @@ def part_a():
 def elementwise_inputs(kink=False):
     r = rng(20)
     zs = [np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), r.normal(0, 3, size=(3, 4)), np.array([0.0]),
-          r.normal(size=(2, 3, 2)), np.array([[-1000.0, -30.0, 0.0, 30.0, 1000.0]]), r.normal(size=(1, 1))]
+          r.normal(size=(2, 3, 2)), np.array([[-1000.0, -30.0, 0.0, 30.0, 1000.0]]), r.normal(size=(1, 1)),
+          np.array([-2, 0, 3])]  # integers in, float64 out
     return zs
 
 
@@ -163,7 +169,7 @@ def part_b(settings):
         for i, z in enumerate(elementwise_inputs()):
             cases.append(Case(f"activations.{function}", (z,), Matches(known=known or {}, zero_mask=True),
                               kwargs=dict(kwargs or {}), hidden=i > 0, equation=equation, given=given,
-                              warning_free=warning_free, label="|z| up to 1e3" if i == 4 else ""))
+                              warning_free=warning_free, label={4: "|z| up to 1e3", 6: "an integer z"}.get(i, "")))
 
     def derivative(function, forward, equation, known=None, kink=False, kwargs=None, given=()):
         elementwise(function, equation, known, kwargs, given=given)
@@ -330,13 +336,16 @@ def part_d(reference, settings):
             cases.append(Case("backprop.mlp_backward", (Y, params, cache, activations), check, kwargs={"loss": "mse"},
                               given=BACKWARD_GIVEN, equation="mse output layer: dZ_L = (phi(Z_L) - Y) / N * phi'(Z_L)",
                               label=f"{len(params)} layers: {', '.join(activations)}; mse"))
-    for i, (shape, kwargs) in enumerate([((3,), {}), ((2, 3), {}), ((1,), {"h": 1e-4}), ((4, 2), {"h": 1e-4})]):
+    numgrad = [("sin_cubic", (3,), {}), ("coupled", (2, 3), {}), ("sin_cubic", (1,), {"h": 1e-4}),
+               ("coupled", (4, 2), {"h": 1e-4}), ("coupled", (5,), {}), ("int", (3,), {})]
+    for i, (kind, shape, kwargs) in enumerate(numgrad):
         r3 = rng(90 + i)
-        f = Callable("sin_cubic", (r3.uniform(0.5, 2.0, size=shape), r3.uniform(-1, 1, size=shape)))
-        x = r3.normal(size=shape)
+        f = Callable("sin_cubic" if kind == "int" else kind, (r3.uniform(0.5, 2.0, size=shape), r3.uniform(-1, 1, size=shape)))
+        x = np.array([1, -2, 3]) if kind == "int" else r3.normal(size=shape)  # an int x must be read as float
         cases.append(Case("backprop.numerical_gradient", (f, x), MatchesCallableGradient(rtol=1e-6, atol=1e-7),
                           kwargs=kwargs, hidden=i > 0, equation=EQ["numgrad"],
-                          label=f"f(x) = sum(sin(a x) + c x^3), x of shape {shape}"))
+                          label={"coupled": "f(x) = sum(sin(a x)) + (sum(c x))^2", "int": "an integer x"}.get(
+                              kind, "f(x) = sum(sin(a x) + c x^3)")))
     return cases
 
 
