@@ -145,6 +145,7 @@ def report_png(path, prepared, results):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     totals = [r.total for r in results]
     n_cases = len(prepared.cases)
@@ -153,21 +154,19 @@ def report_png(path, prepared, results):
     for result in results:
         for r in result.cases:
             passed[r.case.number] += r.passed
-            if not r.passed:
-                failures[failure_key(r)] += 1
-    fig, axes = plt.subplots(3, 1, figsize=(11, 12), gridspec_kw={"height_ratios": [1, 1, 1.2]})
+        failures.update({failure_key(r) for r in result.cases if not r.passed})  # once per submission
+    fig, axes = plt.subplots(3, 1, figsize=(11, 10), gridspec_kw={"height_ratios": [1, 1, 0.6]})
     axes[0].hist(totals, bins=range(0, 102, 5), color="#4477aa", edgecolor="white")
     axes[0].set(title=f"{prepared.lab.name}: scores of {len(results)} submissions", xlabel="total points", ylabel="submissions")
     colors = {q.name: c for q, c in zip(prepared.lab.questions, ["#4477aa", "#ee6677", "#228833", "#ccbb44", "#aa3377", "#66ccee"])}
     rates = [p / max(1, len(results)) for p in passed]
     axes[1].bar(range(n_cases), rates, color=[colors.get(c.question, "grey") for c in prepared.cases], width=1.0)
     axes[1].set(title="pass rate of every case (colour = question)", xlabel="case number", ylabel="pass rate", ylim=(0, 1.05))
-    for q in prepared.lab.questions:
-        axes[1].bar([], [], color=colors[q.name], label=q.name)
-    axes[1].legend(ncol=len(colors), fontsize=8, loc="lower right")
+    handles = [Patch(color=colors[q.name], label=q.name) for q in prepared.lab.questions]
+    axes[1].legend(handles=handles, ncol=len(handles), fontsize=8, loc="lower right")
     common = failures.most_common(10)
     axes[2].axis("off")
-    axes[2].set_title("ten most common failures (submissions x cases)")
+    axes[2].set_title("ten most common failures (number of submissions)")
     text = "\n".join(f"{count:5d}  {key}" for key, count in common) or "no failures"
     axes[2].text(0, 1, text, va="top", family="monospace", fontsize=8)
     fig.tight_layout()
