@@ -57,8 +57,9 @@ def unique_names(sources):
     return names
 
 
-def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, progress=True):
-    """Grade every submission in `sources` into `out`; returns the grades.csv rows."""
+def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, progress=True, report_png=True):
+    """Grade every submission in `sources` into `out`; returns the grades.csv rows.
+    report_png=False skips the class report (the Otter plugin grades one submission at a time)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     strategy = isolation.choose(settings.isolation)
@@ -121,7 +122,7 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
                 raise
         report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
         graded = [r for r in results if r is not None]
-        if graded:
+        if graded and report_png:
             report.report_png(out / "report.png", prepared, graded)
         return rows
     finally:

@@ -4,12 +4,14 @@
   python -m autograder skeleton [--check]
   python -m autograder mutants
   python -m autograder settings
+  python -m autograder build [--out DIR] [--isolation NAME]
+  python -m autograder benchmark [-n 200] [-j 2] [--otter-sample 5]
 """
 import argparse
 import sys
 from pathlib import Path
 
-from . import batch, config, examples, labs, mutants, report
+from . import batch, benchmark, build, config, examples, labs, mutants, report
 from .skeleton import skeleton_files
 
 
@@ -59,6 +61,19 @@ def cmd_settings(args, settings):
     return 0
 
 
+def cmd_build(args, settings):
+    lab = labs.load_lab(args.lab)
+    stored = {k: v for k, v in (("isolation", args.isolation), ("case_timeout", args.case_timeout)) if v is not None}
+    build.build(lab, Path(args.out), settings, zip_settings=stored)
+    return 0
+
+
+def cmd_benchmark(args, settings):
+    lab = labs.load_lab(args.lab)
+    benchmark.run(lab, settings, n=args.n, jobs=args.jobs, otter_sample=args.otter_sample)
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(prog="python -m autograder", description="Grade labs in a sandbox, Otter-compatible.")
     p.add_argument("--lab", help="lab folder name under solutions/ (default: the only one)")
@@ -77,6 +92,17 @@ def parser():
     m = sub.add_parser("mutants", help="grade the lab's bank of known mistakes and print the mutation score")
     m.add_argument("-j", "--jobs", type=int, default=None)
     m.set_defaults(run=cmd_mutants)
+    b = sub.add_parser("build", help="write the student handout and autograder.zip (Otter, Gradescope)")
+    b.add_argument("--out", default="dist", help="output folder (default: dist)")
+    b.add_argument("--isolation", choices=["auto", "bwrap", "nobody", "rlimits"], default=None,
+                   help="store this sandbox choice in autograder.zip (default: auto)")
+    b.add_argument("--case-timeout", type=float, default=None, help="store this case timeout in autograder.zip")
+    b.set_defaults(run=cmd_build)
+    k = sub.add_parser("benchmark", help="seconds per submission: grade -jN against serial otter run (prints figures)")
+    k.add_argument("-n", type=int, default=200, help="submissions to build and grade (default 200)")
+    k.add_argument("-j", "--jobs", type=int, default=2)
+    k.add_argument("--otter-sample", type=int, default=5, help="how many of them otter run grades (0: skip)")
+    k.set_defaults(run=cmd_benchmark)
     t = sub.add_parser("settings", help="list every grading setting with its default")
     t.set_defaults(run=cmd_settings)
     return p
@@ -86,7 +112,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     overrides = {"isolation": getattr(args, "isolation", None), "case_timeout": getattr(args, "case_timeout", None)}
     try:
-        settings = config.DEFAULTS.with_overrides(**overrides)
+        settings = config.from_environment().with_overrides(**overrides)
         return args.run(args, settings)
     except (ValueError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

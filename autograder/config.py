@@ -2,8 +2,16 @@
 
 `python -m autograder settings` prints this table. The engine reads these values; nothing
 else in the kit hard-codes a timeout, a cap or a tolerance.
+
+Any setting can be overridden from the environment as AUTOGRADER_<NAME> (e.g.
+AUTOGRADER_ISOLATION=nobody, AUTOGRADER_CASE_TIMEOUT=10): `from_environment` applies them.
+Command-line options beat the environment, which beats the defaults (and, in autograder.zip,
+the settings stored in otter_config.json).
 """
+import os
 from dataclasses import dataclass, field, fields, replace
+
+ENV_PREFIX = "AUTOGRADER_"
 
 
 def setting(default, description):
@@ -39,3 +47,20 @@ class Settings:
 
 
 DEFAULTS = Settings()
+
+
+def from_environment(base=DEFAULTS, environ=None):
+    """`base` with every AUTOGRADER_<NAME> variable of `environ` (default os.environ) applied.
+    Variables that name no setting are ignored (AUTOGRADER_PYTHON is read by run_autograder)."""
+    environ = os.environ if environ is None else environ
+    overrides = {}
+    for f in fields(base):
+        text = environ.get(ENV_PREFIX + f.name.upper())
+        if text is None or text.strip() == "":
+            continue
+        kind = type(f.default)
+        try:
+            overrides[f.name] = kind(text.strip()) if kind is not int else int(float(text.strip()))
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX + f.name.upper()}={text!r} is not a valid {kind.__name__}") from None
+    return base.with_overrides(**overrides)

@@ -61,20 +61,22 @@ class Lab:
         return self._reference
 
 
-def available_labs():
-    return sorted(p.parent.name for p in SOLUTIONS.glob("*/grading.py"))
+def available_labs(solutions=None):
+    return sorted(p.parent.name for p in Path(solutions or SOLUTIONS).glob("*/grading.py"))
 
 
-def load_lab(name=None):
-    """The lab called `name` (the only one when name is None)."""
-    labs = available_labs()
+def load_lab(name=None, solutions=None):
+    """The lab called `name` (the only one when name is None), from `solutions` (default: the
+    kit's solutions/; autograder.zip grades with its own copy)."""
+    solutions = Path(solutions or SOLUTIONS)
+    labs = available_labs(solutions)
     if name is None:
         if len(labs) != 1:
             raise ValueError(f"several labs here, choose one with --lab: {', '.join(labs)}")
         name = labs[0]
     if name not in labs:
         raise ValueError(f"no lab {name!r}: expected solutions/{name}/grading.py (labs: {', '.join(labs) or 'none'})")
-    folder = SOLUTIONS / name
+    folder = solutions / name
     spec = importlib.util.spec_from_file_location(f"_grading_{name}", folder / "grading.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
