@@ -69,7 +69,7 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
         if exposed:
             log(f"warning: hidden material is readable by other users: {', '.join(exposed)} (chmod -R go-rwx it)")
     jobs = jobs or settings.workers or os.cpu_count() or 1
-    workspace = Path(tempfile.mkdtemp(prefix="autograder-"))
+    workspace = Path(tempfile.mkdtemp(prefix="autograder-", dir=scratch_root(settings)))
     os.chmod(workspace, 0o711)
     names = unique_names(sources)
     rows = [None] * len(sources)
@@ -127,6 +127,14 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
         return rows
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+def scratch_root(settings):
+    """Where the batch's working files go (Settings.scratch)."""
+    if settings.scratch != "auto":
+        return settings.scratch
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def make_readable(folder):

@@ -31,6 +31,8 @@ class Settings:
     restarts: int = setting(25, "sandbox restarts allowed per submission (after timeouts or crashes) before the rest fails")
     workers: int = setting(0, "submissions graded at once (-j); 0 means the number of cores")
     isolation: str = setting("auto", "sandbox: auto, bwrap, nobody or rlimits (auto takes the first that works here)")
+    scratch: str = setting("auto", "folder for the batch's working files; auto: /dev/shm when writable (small files "
+                                   "are much faster on tmpfs), else the system's temporary folder")
     gradcheck_h: float = setting(1e-5, "step of the engine's central differences")
     gradcheck_tol: float = setting(1e-6, "largest relative error max|a-n| / max(1e-8, max|a|+max|n|) a correct derivative may show")
     kink_margin: float = setting(1e-3, "random points stay this far from the kinks of relu and leaky_relu")

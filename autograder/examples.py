@@ -1,6 +1,5 @@
 """The bundled example submissions of a lab (solutions/<lab>/examples.py), written out as
 folders so that a newcomer's first `grade` shows a real table."""
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -9,12 +8,7 @@ from .skeleton import skeleton_files
 
 def lab_examples(lab):
     """[(name, {module: text}, promised scores)] from the lab's examples.py."""
-    path = lab.reference_dir / "examples.py"
-    if not path.exists():
-        raise ValueError(f"{lab.name} has no bundled examples ({path} is missing): name the submissions to grade")
-    spec = importlib.util.spec_from_file_location(f"_examples_{lab.name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = lab.private_module("examples", "name the submissions to grade")
     skeleton = {name[:-3]: text for name, text in skeleton_files(lab.reference_dir, lab.modules).items()}
     return module.examples(lab.reference_sources(), skeleton)
 

@@ -54,6 +54,13 @@ class Lab:
     def reference_sources(self):
         return {m: strip_markers((self.reference_dir / f"{m}.py").read_text()) for m in self.modules}
 
+    def private_module(self, name, why):
+        """solutions/<lab>/<name>.py (examples, mistakes), imported in the trusted parent."""
+        path = self.reference_dir / f"{name}.py"
+        if not path.exists():
+            raise ValueError(f"{self.name} has no {name}.py ({path}): {why}")
+        return load_file(path, f"_{name}_{self.name}")
+
     def reference(self):
         """The reference modules, imported under private names in the trusted parent."""
         if self._reference is None:
@@ -77,11 +84,17 @@ def load_lab(name=None, solutions=None):
     if name not in labs:
         raise ValueError(f"no lab {name!r}: expected solutions/{name}/grading.py (labs: {', '.join(labs) or 'none'})")
     folder = solutions / name
-    spec = importlib.util.spec_from_file_location(f"_grading_{name}", folder / "grading.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_file(folder / "grading.py", f"_grading_{name}")
     return Lab(name, list(module.MODULES), list(module.QUESTIONS), module.cases, folder,
                ASSIGNMENTS / name, spec=module)
+
+
+def load_file(path, name):
+    """Import one file as a module called `name` (not added to sys.modules)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def import_modules(sources, prefix):

@@ -5,7 +5,6 @@ must lose points in its `part`) and VARIANTS (correct rewrites that must score f
 with `apply(edits, sources)`. `run` grades them all like any batch and reports, per mistake,
 the points lost in its own part and elsewhere.
 """
-import importlib.util
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,7 @@ class Verdict:
 
 
 def load_bank(lab):
-    path = lab.reference_dir / "mistakes.py"
-    if not path.exists():
-        raise ValueError(f"{lab.name} has no bank of mistakes ({path})")
-    spec = importlib.util.spec_from_file_location(f"_mistakes_{lab.name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return lab.private_module("mistakes", "mutation testing needs a bank of known mistakes")
 
 
 def write_bank(lab, bank, into):
