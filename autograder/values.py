@@ -5,9 +5,11 @@ decodes them with its `load_tree` and writes the result with its `save_tree`; th
 that back with `read_result`, loading every file with allow_pickle=False. Object arrays, files
 with unexpected names and oversized results are refused, not trusted.
 """
+import io
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import numpy as np
 RESULT_FILE = re.compile(r"^(?P<path>r(?:_\d{1,5}){0,4})\.(?P<tag>nd|float|int|bool|npscalar|list|tuple|numlist|numtuple|none|object)\.npy$")
 AFTER_FILE = re.compile(r"^(?P<path>in(?:_\d{1,5}){1,4})\.after\.npy$")
 MAX_ITEMS = 2000
+MAX_FILES = 2 * MAX_ITEMS  # a result's nodes (at most MAX_ITEMS) plus the inputs' copies, with room to spare
 
 
 @dataclass(frozen=True)
@@ -107,29 +110,58 @@ MISSING = Value("missing")
 
 
 def read_result(folder, max_bytes):
-    """The result tree that the runner wrote into folder, or MISSING."""
-    folder = Path(folder)
-    if not folder.is_dir():
+    """The result tree that the runner wrote into folder, or MISSING.
+
+    The sandbox may still be running and owns the folder, so nothing in it is followed or
+    trusted: the folder and its files are opened without following links (a link could point
+    at files only the parent may read, such as another submission's results), anything but a
+    regular file is skipped (opening a FIFO would block), each file is read once, up to the
+    byte budget, and a result path written under two tags is refused."""
+    try:
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:  # missing, not a folder, or a link
         return MISSING, {}
-    entries, after, total = {}, {}, 0
-    for entry in os.scandir(folder):
-        if not entry.is_file(follow_symlinks=False):
-            continue
-        match = RESULT_FILE.match(entry.name) or AFTER_FILE.match(entry.name)
-        if not match:
-            continue
-        total += entry.stat(follow_symlinks=False).st_size
-        if total > max_bytes:
-            raise ValueError(f"the result is larger than {max_bytes} bytes")
-        try:
-            data = np.load(entry.path, allow_pickle=False)
-        except Exception:  # a pickle, a truncated file, not an .npy: untrusted, refused
-            data = None
-        if match.re is AFTER_FILE:
-            after[match.group("path")] = data
-        else:
-            entries[match.group("path")] = (match.group("tag"), data)
+    entries, after, budget = {}, {}, [max_bytes]
+    try:
+        with os.scandir(folder_fd) as listing:
+            for count, entry in enumerate(listing):
+                if count >= MAX_FILES:
+                    raise ValueError(f"the result folder holds more than {MAX_FILES} files")
+                match = RESULT_FILE.match(entry.name) or AFTER_FILE.match(entry.name)
+                if not match:
+                    continue
+                data = load_file(folder_fd, entry.name, budget)
+                if budget[0] < 0:
+                    raise ValueError(f"the result is larger than {max_bytes} bytes")
+                if match.re is AFTER_FILE:
+                    after[match.group("path")] = data
+                elif match.group("path") in entries:  # r.nd.npy beside r.float.npy: which one? neither
+                    entries[match.group("path")] = ("object", None)
+                else:
+                    entries[match.group("path")] = (match.group("tag"), data)
+    finally:
+        os.close(folder_fd)
     return build(entries, "r"), after
+
+
+def load_file(folder_fd, name, budget):
+    """The array in one regular file of the folder (None when it is not a plain .npy file);
+    the bytes read are taken from budget[0], which goes negative when the file is too large."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        raw = f.read(budget[0] + 1)
+    budget[0] -= len(raw)
+    if budget[0] < 0:
+        return None
+    try:
+        return np.load(io.BytesIO(raw), allow_pickle=False)
+    except Exception:  # a pickle, a truncated file, not an .npy: untrusted, refused
+        return None
 
 
 def build(entries, path):

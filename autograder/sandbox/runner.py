@@ -6,9 +6,9 @@ the rest of the kit). Protocol, all initiated by the trusted parent:
 - The runner imports the student's modules and writes one status line to the control fd:
   {"ready": {module: null or "ExceptionType: message"}}.
 - It then reads one JSON command a line from stdin:
-  {"op": "case", "k": K} runs case K: arguments from cases/K/call.json and its .npy files,
-  the result written to out/K/ as .npy files (see `save_tree`), then a status line
-  {"k": K, "error": null or "Type: message", "warnings": [...]}.
+  {"op": "case", "k": K, "token": T} runs case K: arguments from cases/K/call.json and its
+  .npy files, the result written to out/K/ as .npy files (see `save_tree`), then a status line
+  {"k": K, "token": T, "error": null or "Type: message", "warnings": [...]}.
   {"op": "give", "sources": {module: text}} loads trusted helper modules, used by later
   cases that name them in "given" (a case of mlp_forward gets a correct activations module,
   so that a bug in sigmoid costs points in one place only).
@@ -252,15 +252,15 @@ def main():
     spec = json.loads(sys.argv[1])
     status = Status(spec["control_fd"])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
-    log = os.open(os.path.join(spec["out"], "stdout.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    if "drop_to_uid" in spec:
+    if "drop_to_uid" in spec:  # before anything is written: the output folder is the slot uid's
         for name in PREIMPORTS:
             __import__(name)
         os.setgroups([])
         os.setgid(spec["drop_to_uid"])
         os.setuid(spec["drop_to_uid"])
+    log = os.open(os.path.join(spec["out"], "stdout.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
     sys.path.insert(0, spec["submission"])
     os.chdir(spec.get("workdir", spec["out"]))
     errors = {}
@@ -278,7 +278,7 @@ def main():
                 result = run_case(k, spec, modules, given, spec["cases"], spec["out"])
             except BaseException as exc:
                 result = {"error": describe(exc), "warnings": []}
-            status.send(k=k, **result)
+            status.send(k=k, token=command.get("token"), **result)
         else:
             break
     os._exit(0)

@@ -4,11 +4,18 @@ A Session runs the runner (runner.py) under an isolation strategy, in its own pr
 group, with rlimits. Every case has a wall timeout: when it passes, the whole sandbox is
 killed and the next `run` starts a fresh one. The parent reads only status lines (raised or
 not) from a private pipe and result files from the output folder, never stdout.
+
+Student code runs in the runner's process and can write to that pipe and that folder at any
+time, so a case counts only what was made after the parent asked for it: `run` moves what is
+already at the case's folder out of the sandbox's reach before sending the case, and accepts
+only the status line that echoes the case's fresh random token (a line forged in advance for
+a later case cannot know it). The output folder is deleted when the sandbox closes, with a
+remover that no depth of nested folders can stop (`isolation.remove_tree`).
 """
 import json
 import os
+import secrets
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +27,7 @@ from pathlib import Path
 from . import isolation
 
 MAX_STATUS_LINE = 8192
+TOKEN_BYTES = 16  # the random token a case's status line must echo
 ACTIVE = set()   # running sessions, so that Ctrl-C can kill every sandbox
 
 
@@ -46,6 +54,7 @@ class Session:
         self.strategy, self.settings = strategy, settings
         self.modules, self.slot = list(modules), slot
         self.paths = isolation.Paths(Path(submission), Path(cases), Path(scratch) / "out")
+        self.stale = Path(scratch) / "stale"   # what student code left at a case's folder in advance
         self.process = None
         self.control = None
         self.buffer = b""
@@ -56,12 +65,13 @@ class Session:
     def start(self):
         """Start the sandbox and wait for its imports. Returns {module: error or None}."""
         self.close()
-        if self.paths.out.exists():
-            shutil.rmtree(self.paths.out, ignore_errors=True)
-        self.paths.out.mkdir(parents=True)
+        self.paths.out.parent.mkdir(parents=True, exist_ok=True)
+        self.paths.out.mkdir(mode=0o700, exist_ok=True)  # exists only when close() could not remove it
+        self.stale.mkdir(mode=0o700, exist_ok=True)
         if self.strategy.uses_slot_uid:
             os.chown(self.paths.out, isolation.SLOT_UID_BASE + self.slot, isolation.SLOT_UID_BASE + self.slot)
             os.chmod(self.paths.out, 0o700)
+            isolation.restrict_to_slot(self.paths.submission, self.slot)
         read_fd, write_fd = os.pipe()
         spec = self.strategy.runner_spec(self.paths, self.slot)
         spec.update(modules=self.modules, control_fd=write_fd)
@@ -95,8 +105,9 @@ class Session:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            if self.strategy.uses_slot_uid:
+            if self.strategy.shares_host:
                 isolation.kill_slot(self.slot)
+                isolation.remove_slot_files(self.slot)
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -110,6 +121,8 @@ class Session:
         if self.control is not None:
             os.close(self.control)
             self.control = None
+        isolation.remove_tree(self.paths.out)
+        isolation.remove_tree(self.stale)
 
     @property
     def alive(self):
@@ -131,8 +144,10 @@ class Session:
 
     def run(self, k, timeout):
         """Run case k. The result files are in out_dir(k) when the outcome is ok."""
+        token = secrets.token_hex(TOKEN_BYTES)
+        self._set_aside(k, token)
         started = time.monotonic()
-        if not self._send({"op": "case", "k": k}):
+        if not self._send({"op": "case", "k": k, "token": token}):
             return Outcome("crash", "the sandbox was not running", seconds=0.0)
         while True:
             left = timeout - (time.monotonic() - started)
@@ -144,14 +159,22 @@ class Session:
                 if timed_out:
                     return Outcome("timeout", f"took longer than {timeout:g} s", seconds=seconds)
                 return Outcome("crash", "Python stopped during the call (os._exit, a signal or a resource limit)", seconds=seconds)
-            if message.get("k") == k:
+            if message.get("k") == k and message.get("token") == token:
                 error = message.get("error")
                 warns = [str(w)[:300] for w in message.get("warnings", [])][:5] if isinstance(message.get("warnings"), list) else []
                 return Outcome("error" if error else "ok", str(error)[:300] if error else None, warns, seconds)
-            # anything else on the channel is noise written by student code: ignore it
+            # anything else on the channel is noise or a forgery written by student code: ignore it
 
     def out_dir(self, k):
         return self.paths.out / str(k)
+
+    def _set_aside(self, k, token):
+        """Move whatever is at out_dir(k) (planted before the case: a folder, file, link or
+        FIFO) out of the sandbox's reach; it is deleted when the sandbox closes."""
+        try:
+            os.rename(self.out_dir(k), self.stale / f"{k}-{token}")
+        except FileNotFoundError:  # nothing there (the usual case)
+            pass
 
     # -- the control pipe ----------------------------------------------------------------
     def _send(self, command):
