@@ -885,11 +885,22 @@ def run_campaign(world, strategy):
                     evidence, seconds, out)
 
 
+def get_campaign(world, strategy):
+    """The campaign of `strategy`, run once (a campaign that failed fails every test using it)."""
+    if strategy not in world["campaigns"]:
+        try:
+            world["campaigns"][strategy] = run_campaign(world, strategy)
+        except Exception as exc:
+            world["campaigns"][strategy] = exc
+    found = world["campaigns"][strategy]
+    if isinstance(found, Exception):
+        pytest.fail(f"the {strategy} campaign failed: {type(found).__name__}: {str(found)[:500]}")
+    return found
+
+
 @pytest.fixture(scope="module", params=STRATEGIES)
 def campaign(request, world):
-    if request.param not in world["campaigns"]:
-        world["campaigns"][request.param] = run_campaign(world, request.param)
-    return world["campaigns"][request.param]
+    return get_campaign(world, request.param)
 
 
 # ------------------------------------------------------------------------------ scoring
@@ -1006,9 +1017,7 @@ DETERMINISTIC = ["raise_at_import", "os_exit_at_import", "raisers"]
 def sequential(world):
     """The deterministic part of the first strategy's campaign, graded again at -j1."""
     strategy = STRATEGIES[0]
-    if strategy not in world["campaigns"]:
-        world["campaigns"][strategy] = run_campaign(world, strategy)
-    parallel = world["campaigns"][strategy]
+    parallel = get_campaign(world, strategy)
     sources = [parallel.sources[name] for name in DETERMINISTIC]
     sources.append(write_submission(world["root"] / "sequential-extra" / "wrong_relu", world["lab"], [WRONG_RELU], {}))
     out = world["root"] / "sequential"
