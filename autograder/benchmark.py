@@ -66,6 +66,7 @@ def run(lab, settings, n=200, jobs=2, otter_sample=5, log=print):
             times = []
             for folder in folders[:otter_sample]:
                 archive = zipped(folder)
+                (tmp / "otter" / folder.name).mkdir(parents=True)
                 t = time.perf_counter()
                 subprocess.run([otter, "run", "-a", str(built.autograder_zip), "-o", str(tmp / "otter" / folder.name),
                                 str(archive)], check=True, capture_output=True, timeout=600)

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import values
 from .compare import Mismatch
+from .sandbox.runner import walk_arrays  # the same walk names the runner's copies
 from .sandbox.session import Session, StartFailure
 
 
@@ -67,21 +68,13 @@ def judge(case, expected, outcome, node, after, settings):
 
 
 def inputs_changed(case, after):
+    """The first array argument that is not what it was after a call that returned, or None.
+    A copy that did not come back counts as changed: it cannot be shown unchanged."""
     for path, original in walk_arrays(list(case.args)):
         now = after.get(path)
         if now is None or now.shape != original.shape or not np.array_equal(now, original, equal_nan=True):
-            if now is None:
-                continue  # the runner could not save it (e.g. the call crashed): judged elsewhere
             return argument_name(path)
     return None
-
-
-def walk_arrays(value, path="in"):
-    if isinstance(value, np.ndarray):
-        yield path, value
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            yield from walk_arrays(item, f"{path}_{i}")
 
 
 def argument_name(path):

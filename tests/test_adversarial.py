@@ -26,7 +26,7 @@ a module-scoped fixture per strategy). For each attack and for each batch:
 so): attacks aimed at those are not run under it, and "nobody" does not protect the network.
 Further: an infinite loop costs only its function's cases, a hang at import costs about
 import_timeout, -j1 gives the rows of -j3, and a rerun skips finished work unless told.
-An in-place mutation hidden from the engine is an open issue (test_hidden_mutation, xfail).
+An in-place mutation hidden from the engine's copies still fails (test_hidden_mutation).
 
 The test stays bounded: loopback only, a few dozen short-lived forks, 0.5 s case timeouts.
 """
@@ -999,12 +999,9 @@ def test_a_hang_at_import_costs_about_the_import_timeout(campaign):
     assert all(not r.passed for r in result.cases)
 
 
-def test_hidden_mutation(campaign, request):
+def test_hidden_mutation(campaign):
     """A function that changes its input in place fails, even when it keeps the runner from
-    saving the input after the call."""
-    request.applymarker(pytest.mark.xfail(strict=True, reason=(
-        "open: grading.inputs_changed treats a missing or unreadable .after file as unchanged; "
-        "it should fail the case when the call returned (see the sandbox hardening report)")))
+    saving the input after the call (a copy that does not come back counts as changed)."""
     scores = function_scores(campaign.results["hidden_mutation"])
     assert scores["relu"][0] == 0, scores["relu"]
 

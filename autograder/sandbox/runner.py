@@ -164,32 +164,38 @@ class Given:
 
     def patch(self, names):
         """Replace the student's `module.attr` for every name, wherever the student's modules
-        bound it. Returns the undo list."""
-        undo = []
+        bound it (module globals and registries of tuples). Returns the undo list."""
+        undo, swap = [], {}   # swap: id(student's object) -> (that object, trusted one)
         for name in names:
             module_name, attr = name.split(".")
             trusted = getattr(self.trusted[module_name], attr)
-            original = getattr(self.student[module_name], attr, None)
+            home = self.student[module_name]
+            original = getattr(home, attr, None)
             if isinstance(original, dict) and isinstance(trusted, dict):
                 undo.append(("dict", original, dict(original)))
                 original.clear()
                 original.update(trusted)
                 continue
-            home = self.student[module_name]
             undo.append(("attr", home, attr, original))
             setattr(home, attr, trusted)
-            if original is None:
-                continue
-            for module in self.student.values():
-                for key, value in list(vars(module).items()):
-                    if value is original:
-                        undo.append(("attr", module, key, value))
-                        setattr(module, key, trusted)
-                    elif isinstance(value, dict):  # registries such as {name: (f, f')}
-                        for item, entry in list(value.items()):
-                            if isinstance(entry, tuple) and any(e is original for e in entry):
-                                undo.append(("item", value, item, entry))
-                                value[item] = tuple(trusted if e is original else e for e in entry)
+            if original is not None:
+                swap[id(original)] = (original, trusted)
+        if not swap:
+            return undo
+        for module in self.student.values():  # one pass over every global, not one per name
+            for key, value in list(vars(module).items()):
+                if key.startswith("__"):
+                    continue
+                hit = swap.get(id(value))
+                if hit is not None and hit[0] is value:
+                    undo.append(("attr", module, key, value))
+                    setattr(module, key, hit[1])
+                elif isinstance(value, dict):  # registries such as {name: (f, f')}
+                    for item, entry in list(value.items()):
+                        if isinstance(entry, tuple) and any(id(e) in swap for e in entry):
+                            undo.append(("item", value, item, entry))
+                            value[item] = tuple(swap[id(e)][1] if id(e) in swap and swap[id(e)][0] is e else e
+                                                for e in entry)
         return undo
 
     @staticmethod
