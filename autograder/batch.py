@@ -12,9 +12,9 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
+import multiprocessing
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import report, submission
@@ -74,7 +74,6 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
     names = unique_names(sources)
     rows = [None] * len(sources)
     results = [None] * len(sources)
-    lock = threading.Lock()
     try:
         prepared = prepare(lab, settings, workspace / "cases")
         make_readable(workspace / "cases")
@@ -91,35 +90,19 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
         if len(todo) < len(sources):
             log(f"skipping {len(sources) - len(todo)} submission(s) already graded in {out} (use --rerun to grade them again)")
         bar = Progress(len(todo)) if progress and todo else None
-        slots = list(range(jobs))
-
-        def work(i):
-            with lock:
-                slot = slots.pop()
-            try:
-                return i, grade_one(prepared, sources[i], names[i], strategy, settings, workspace / f"slot{slot}", slot)
-            finally:
-                with lock:
-                    slots.append(slot)
-
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(work, i) for i in todo]
-            try:
-                for future in as_completed(futures):
-                    i, result = future.result()
-                    results[i] = result
-                    rows[i] = report.csv_row(result)
-                    with lock:
-                        save_submission(out, result, prepared, rows[i])
-                        report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
-                    if bar:
-                        bar.step(result.name, f"{result.total:g} points in {result.seconds:.2f} s")
-            except KeyboardInterrupt:
-                for f in futures:
-                    f.cancel()
-                kill_all()
-                log(f"\ninterrupted: {sum(r is not None for r in rows)} submission(s) graded are saved in {out}")
-                raise
+        context = (prepared, strategy, settings, workspace)
+        try:
+            for i, result in graded_in_turn(context, [(i, sources[i], names[i]) for i in todo], jobs):
+                results[i] = result
+                rows[i] = report.csv_row(result)
+                save_submission(out, result, prepared, rows[i])
+                report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
+                if bar:
+                    bar.step(result.name, f"{result.total:g} points in {result.seconds:.2f} s")
+        except KeyboardInterrupt:
+            kill_all()
+            log(f"\ninterrupted: {sum(r is not None for r in rows)} submission(s) graded are saved in {out}")
+            raise
         report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
         graded = [r for r in results if r is not None]
         if graded and report_png:
@@ -127,6 +110,55 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
         return rows
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- workers
+# Judging runs in Python in the parent, so threads would share one core (the GIL): with jobs > 1
+# each worker is a forked process that inherits the prepared cases (expected values and the
+# lab's checks are never pickled) and sends back its result with cases as numbers.
+_WORKER = {}
+
+
+def graded_in_turn(context, work, jobs):
+    """Yield (i, SubmissionResult) for every (i, source, name) of `work`, as each finishes."""
+    prepared = context[0]
+    if jobs <= 1 or len(work) <= 1:
+        start_worker(context, multiprocessing.Value("i", 0))
+        for i, source, name in work:
+            yield i, grade_in_worker(source, name, slim=False)
+        return
+    slots = multiprocessing.get_context("fork").Value("i", 0)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                             initializer=start_worker, initargs=(context, slots)) as pool:
+        futures = {pool.submit(grade_in_worker, source, name): i for i, source, name in work}
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                for r in result.cases:
+                    r.case = prepared.cases[r.case]   # the worker sent the case's number
+                yield futures[future], result
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def start_worker(context, slots):
+    """In each worker: the shared context and a sandbox slot of its own."""
+    with slots.get_lock():
+        slot = slots.value
+        slots.value += 1
+    prepared, strategy, settings, workspace = context
+    _WORKER.update(prepared=prepared, strategy=strategy, settings=settings, workspace=workspace, slot=slot)
+
+
+def grade_in_worker(source, name, slim=True):
+    w = _WORKER
+    result = grade_one(w["prepared"], source, name, w["strategy"], w["settings"], w["workspace"] / f"slot{w['slot']}", w["slot"])
+    if slim:
+        for r in result.cases:
+            r.case = r.case.number
+    return result
 
 
 def scratch_root(settings):

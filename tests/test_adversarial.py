@@ -639,12 +639,12 @@ def private_reference(folder):
 
 
 class Spy:
-    """Records what `batch.grade_one` returns (per-submission seconds and case results) and
+    """Records every graded submission (per-submission seconds and case results) and
     caches `prepare`, which gives the same cases for the same settings in every batch."""
 
     def __init__(self, cache):
         self.cache, self.prepared, self.results, self.calls = cache, {}, {}, 0
-        self.real_prepare, self.real_grade_one = batch.prepare, batch.grade_one
+        self.real_prepare, self.real_save_submission = batch.prepare, batch.save_submission
 
     def prepare(self, lab, settings, cases_dir):
         key = (settings.gradcheck_h, settings.kink_margin)
@@ -653,11 +653,11 @@ class Spy:
         shutil.copytree(self.prepared[key].cases_dir, cases_dir)
         return dataclasses.replace(self.prepared[key], cases_dir=Path(cases_dir))
 
-    def grade_one(self, prepared, source, name, strategy, settings, scratch, slot):
+    def save_submission(self, out, result, prepared, row):
+        """Runs in the batch's own process for every submission graded (workers are forked)."""
         self.calls += 1
-        result = self.real_grade_one(prepared, source, name, strategy, settings, scratch, slot)
-        self.results[(strategy.name, name)] = result
-        return result
+        self.results[(result.isolation, result.name)] = result
+        return self.real_save_submission(out, result, prepared, row)
 
 
 @pytest.fixture(scope="module")
@@ -667,7 +667,7 @@ def world(tmp_path_factory):
     spy = Spy(root)
     patch = pytest.MonkeyPatch()
     patch.setattr(batch, "prepare", spy.prepare)
-    patch.setattr(batch, "grade_one", spy.grade_one)
+    patch.setattr(batch, "save_submission", spy.save_submission)
     yield {"root": root, "lab": lab, "canary": canary, "spy": spy, "campaigns": {}}
     patch.undo()
 

@@ -14,6 +14,7 @@ takes the configured name or, for "auto", the first strategy whose probe succeed
 - rlimits: limits only, with a warning that files, network and processes are not protected.
 """
 import errno
+import fcntl
 import os
 import resource
 import shutil
@@ -79,7 +80,7 @@ def base_env():
 class Strategy:
     name = ""
     warning = ""   # what this strategy does not protect, shown to the TA
-    uses_slot_uid = False   # the runner drops to the uid of its slot (SLOT_UID_BASE + slot)
+    uses_slot_uid = False   # the runner drops to the uid of its slot (slot_uid(slot))
     shares_host = False     # ... and shares the host's processes and /tmp: leftovers are found by uid
 
     def available(self):
@@ -114,7 +115,7 @@ class Bubblewrap(Strategy):
         spec = {"submission": str(INSIDE / "submission"), "cases": str(INSIDE / "cases"),
                 "out": str(INSIDE / "out"), "workdir": "/tmp"}
         if self.uses_slot_uid:
-            spec["drop_to_uid"] = SLOT_UID_BASE + slot
+            spec["drop_to_uid"] = slot_uid(slot)
         return spec
 
     def argv(self, paths, spec):
@@ -165,7 +166,7 @@ class Nobody(Strategy):
 
     def runner_spec(self, paths, slot):
         spec = super().runner_spec(paths, slot)
-        spec["drop_to_uid"] = SLOT_UID_BASE + slot
+        spec["drop_to_uid"] = slot_uid(slot)
         return spec
 
     def argv(self, paths, spec):
@@ -183,6 +184,34 @@ class RlimitsOnly(Strategy):
 
     def argv(self, paths, spec):
         return [sys.executable, "-I", str(RUNNER), spec]
+
+
+SLOT_UIDS = 4096       # how many uids from SLOT_UID_BASE on may be claimed
+_claimed = {}          # slot -> (uid, lock fd) claimed by this process
+
+
+def lock_dir():
+    return "/run/lock" if os.access("/run/lock", os.W_OK | os.X_OK) else tempfile.gettempdir()
+
+
+def slot_uid(slot):
+    """The unprivileged uid of this process's sandbox slot. It is claimed with an exclusive
+    lock file held for the life of the process, so that two graders on one machine (two TAs'
+    batches, parallel `otter run`s) never share a uid, and killing "every process of the
+    slot's uid" can only reach this grader's own sandbox."""
+    if slot not in _claimed:
+        for uid in range(SLOT_UID_BASE, SLOT_UID_BASE + SLOT_UIDS):
+            fd = os.open(os.path.join(lock_dir(), f"autograder-uid-{uid}.lock"), os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            _claimed[slot] = (uid, fd)
+            break
+        else:
+            raise RuntimeError(f"no free sandbox uid in {SLOT_UID_BASE}..{SLOT_UID_BASE + SLOT_UIDS - 1}")
+    return _claimed[slot][0]
 
 
 STRATEGIES = {s.name: s for s in (Bubblewrap(), Nobody(), RlimitsOnly())}
@@ -226,11 +255,12 @@ def hidden_material_problems(folders):
 
 def kill_slot(slot):
     """Kill every process of a slot's uid (children that left the process group too)."""
+    uid = slot_uid(slot)
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgid(SLOT_UID_BASE + slot)
-            os.setuid(SLOT_UID_BASE + slot)
+            os.setgid(uid)
+            os.setuid(uid)
             os.kill(-1, signal.SIGKILL)
         finally:
             os._exit(0)
@@ -244,7 +274,7 @@ def restrict_to_slot(folder, slot):
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
             continue
-        os.chown(path, 0, SLOT_UID_BASE + slot, follow_symlinks=False)
+        os.chown(path, 0, slot_uid(slot), follow_symlinks=False)
         os.chmod(path, 0o750 if stat.S_ISDIR(info.st_mode) else 0o640)
 
 
@@ -252,7 +282,7 @@ def remove_slot_files(slot, folders=SHARED_TEMP):
     """Delete everything a slot's uid owns in the shared temporary folders: the entries it
     made there, and in the world-writable folders below them that it does not own (such as
     /tmp/.X11-unix). Its processes are dead by then (kill_slot); links are never followed."""
-    uid = SLOT_UID_BASE + slot
+    uid = slot_uid(slot)
     todo = [f for f in folders if os.path.isdir(f) and not os.path.islink(f)]
     while todo:
         folder = todo.pop()

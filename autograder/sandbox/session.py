@@ -69,7 +69,7 @@ class Session:
         self.paths.out.mkdir(mode=0o700, exist_ok=True)  # exists only when close() could not remove it
         self.stale.mkdir(mode=0o700, exist_ok=True)
         if self.strategy.uses_slot_uid:
-            os.chown(self.paths.out, isolation.SLOT_UID_BASE + self.slot, isolation.SLOT_UID_BASE + self.slot)
+            os.chown(self.paths.out, isolation.slot_uid(self.slot), isolation.slot_uid(self.slot))
             os.chmod(self.paths.out, 0o700)
             isolation.restrict_to_slot(self.paths.submission, self.slot)
         read_fd, write_fd = os.pipe()
