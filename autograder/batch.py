@@ -65,6 +65,7 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
     strategy = isolation.choose(settings.isolation)
     log(f"isolation: {strategy.name}" + (f" (warning: {strategy.warning})" if strategy.warning else ""))
     if strategy.name == "nobody":
+        os.chmod(out, 0o700)  # student code shares the host's files: grades and feedback are root's only
         exposed = isolation.hidden_material_problems([lab.reference_dir])
         if exposed:
             log(f"warning: hidden material is readable by other users: {', '.join(exposed)} (chmod -R go-rwx it)")
