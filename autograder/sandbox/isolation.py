@@ -167,6 +167,7 @@ class Nobody(Strategy):
     def runner_spec(self, paths, slot):
         spec = super().runner_spec(paths, slot)
         spec["drop_to_uid"] = slot_uid(slot)
+        spec["preimport"] = True
         return spec
 
     def argv(self, paths, spec):

@@ -25,7 +25,8 @@ import warnings
 import numpy as np
 
 MAX_MESSAGE = 300
-# loaded before an unprivileged runner drops its uid (it may not be able to read them after)
+# loaded before an unprivileged runner drops its uid when it shares the host's files ("nobody":
+# it may not be able to read them after); bwrap's read-only view stays readable
 PREIMPORTS = ("numpy.random", "numpy.linalg", "math", "cmath", "itertools", "functools",
               "collections", "random", "copy", "re", "typing", "dataclasses", "numbers",
               "operator", "time", "abc", "enum", "string", "fractions", "decimal")
@@ -259,7 +260,7 @@ def main():
     status = Status(spec["control_fd"])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
     if "drop_to_uid" in spec:  # before anything is written: the output folder is the slot uid's
-        for name in PREIMPORTS:
+        for name in PREIMPORTS if spec.get("preimport") else ():
             __import__(name)
         os.setgroups([])
         os.setgid(spec["drop_to_uid"])
