@@ -11,8 +11,8 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import multiprocessing
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path

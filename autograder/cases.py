@@ -11,6 +11,7 @@ import numpy as np
 
 from . import compare, gradcheck
 from .compare import Mismatch
+from .sandbox.runner import resolve
 
 
 @dataclass
@@ -62,13 +63,6 @@ def describe_arg(value):
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, tuple) for v in value):
         return "[" + ", ".join("(" + ", ".join(str(np.shape(x)) for x in v) + ")" for v in value) + "]"
     return ""
-
-
-def resolve(modules, target):
-    obj = getattr(modules[target["module"]], target["attr"])
-    for item in target.get("items", []):
-        obj = obj[item]
-    return obj
 
 
 class Check:

@@ -9,11 +9,10 @@ The engine knows no lab by name: `load_lab(name)` reads grading.py and returns a
 """
 import ast
 import importlib.util
-import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .sandbox.runner import exec_modules
 from .skeleton import strip_markers
 from .values import write_call
 
@@ -64,7 +63,7 @@ class Lab:
     def reference(self):
         """The reference modules, imported under private names in the trusted parent."""
         if self._reference is None:
-            self._reference = import_modules(self.reference_sources(), f"_reference_{self.name}")
+            self._reference = exec_modules(self.reference_sources(), f"reference_{self.name}")
         return self._reference
 
 
@@ -95,28 +94,6 @@ def load_file(path, name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def import_modules(sources, prefix):
-    """Execute module texts {name: source} as modules that import each other by plain name,
-    without leaving those plain names in sys.modules."""
-    import types
-    saved = {name: sys.modules.get(name) for name in sources}
-    modules = {}
-    try:
-        for name, text in sources.items():
-            module = types.ModuleType(f"{prefix}_{name}")
-            module.__file__ = f"<{prefix} {name}>"
-            sys.modules[name] = module
-            exec(compile(text, module.__file__, "exec"), module.__dict__)
-            modules[name] = module
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
-    return modules
 
 
 # ---------------------------------------------------------------------------- given sources

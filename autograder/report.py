@@ -5,7 +5,6 @@ batch never leaves a half-written grade.
 """
 import csv
 import io
-import json
 import os
 import re
 from collections import Counter

@@ -20,7 +20,6 @@ import resource
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import sysconfig
 import tempfile

@@ -132,8 +132,31 @@ def walk_arrays(value, path="in"):
             yield from walk_arrays(item, f"{path}_{i}")
 
 
+def exec_modules(sources, label):
+    """Run module texts {name: source} as modules that import each other by their plain names
+    (not the student's modules of the same names), leaving sys.modules as it was.
+    The trusted parent loads the reference with it too (autograder.labs)."""
+    saved = {name: sys.modules.get(name) for name in sources}
+    modules = {}
+    try:
+        for name, text in sources.items():
+            module = types.ModuleType(f"{label}_{name}")
+            module.__file__ = f"<{label} {name}>"
+            sys.modules[name] = module
+            exec(compile(text, module.__file__, "exec"), module.__dict__)
+            modules[name] = module
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    return modules
+
+
 def resolve(modules, target):
-    """The callable named by {"module", "attr", "items"} among the student's modules."""
+    """The callable named by {"module", "attr", "items"} among `modules` (the student's, or
+    the reference's in the parent)."""
     obj = getattr(modules[target["module"]], target["attr"])
     for item in target.get("items", []):
         obj = obj[item]
@@ -148,20 +171,7 @@ class Given:
         self.trusted = {}
 
     def load(self, sources):
-        saved = {name: sys.modules.get(name) for name in sources}
-        try:
-            for name, text in sources.items():
-                module = types.ModuleType(name)
-                module.__file__ = f"<given {name}>"
-                sys.modules[name] = module  # so given modules import each other, not the student's
-                exec(compile(text, module.__file__, "exec"), module.__dict__)
-                self.trusted[name] = module
-        finally:
-            for name, module in saved.items():
-                if module is None:
-                    sys.modules.pop(name, None)
-                else:
-                    sys.modules[name] = module
+        self.trusted.update(exec_modules(sources, "given"))
 
     def patch(self, names):
         """Replace the student's `module.attr` for every name, wherever the student's modules

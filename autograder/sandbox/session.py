@@ -18,7 +18,6 @@ import secrets
 import select
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
