@@ -91,43 +91,29 @@ def grade(prepared, submission_dir, name, strategy, settings, scratch, slot=0, i
     import_errors = dict(import_errors or {})
     try:
         for k, case in enumerate(prepared.cases):
-            message, outcome_seconds = None, 0.0
-            broken = [m for m in lab.modules if m in import_errors and (m == case.module)]
-            if fatal:
-                message = fatal
-            elif broken:
-                message = f"module {broken[0]}.py could not be imported: {import_errors[broken[0]]}"
-            elif time.monotonic() - started > settings.submission_budget:
+            message, outcome_seconds = fatal, 0.0
+            over_budget = time.monotonic() - started > settings.submission_budget
+            if not message and case.module not in import_errors and not over_budget and not session.alive:
+                message = fatal = start_sandbox(session, restarts, settings, import_errors)
+                restarts += 1
+            if message:
+                pass
+            elif case.module in import_errors:
+                message = f"module {case.module}.py could not be imported: {import_errors[case.module]}"
+            elif over_budget:
                 message = f"not run: the submission used its {settings.submission_budget:g} s budget"
+            elif prepared.gives[k] and not session.give(*prepared.gives[k]):
+                message = "the sandbox stopped while loading the given helpers"
             else:
-                if not session.alive:
-                    if restarts > settings.restarts:
-                        fatal = "not run: the sandbox had to be restarted too many times"
-                        results.append(CaseResult(case, False, fatal))
-                        continue
-                    restarts += 1
-                    try:
-                        for module, error in session.start().items():
-                            import_errors.setdefault(module, error)  # "missing" beats "cannot import"
-                    except StartFailure as exc:
-                        fatal = str(exc)
-                        results.append(CaseResult(case, False, fatal))
-                        continue
-                    if case.module in import_errors:
-                        results.append(CaseResult(case, False, f"module {case.module}.py could not be imported: {import_errors[case.module]}"))
-                        continue
-                if prepared.gives[k] and not session.give(*prepared.gives[k]):
-                    message = "the sandbox stopped while loading the given helpers"
-                else:
-                    outcome = session.run(k, case.timeout or settings.case_timeout)
-                    outcome_seconds = outcome.seconds
-                    try:
-                        node, after = values.read_result(session.out_dir(k), settings.max_result_bytes) \
-                            if outcome.status == "ok" else (values.MISSING, {})
-                    except ValueError as exc:
-                        node, after = values.MISSING, {}
-                        outcome.status, outcome.error = "crash", str(exc)
-                    message = judge(case, prepared.expected[k], outcome, node, after, settings)
+                outcome = session.run(k, case.timeout or settings.case_timeout)
+                outcome_seconds = outcome.seconds
+                try:
+                    node, after = values.read_result(session.out_dir(k), settings.max_result_bytes) \
+                        if outcome.status == "ok" else (values.MISSING, {})
+                except ValueError as exc:
+                    node, after = values.MISSING, {}
+                    outcome.status, outcome.error = "crash", str(exc)
+                message = judge(case, prepared.expected[k], outcome, node, after, settings)
             results.append(CaseResult(case, message is None, message or "", outcome_seconds))
     finally:
         session.close()
@@ -138,6 +124,19 @@ def grade(prepared, submission_dir, name, strategy, settings, scratch, slot=0, i
         status = f"Completed with errors: {first}.py: {import_errors[first]}"
     return SubmissionResult(name, scores, lab.points, results, status, strategy.name,
                             time.monotonic() - started)
+
+
+def start_sandbox(session, restarts, settings, import_errors):
+    """(Re)start the sandbox; None when it runs, else why no later case can run.
+    Import errors it reports join `import_errors` ("missing" beats "cannot import")."""
+    if restarts > settings.restarts:
+        return "not run: the sandbox had to be restarted too many times"
+    try:
+        for module, error in session.start().items():
+            import_errors.setdefault(module, error)
+    except StartFailure as exc:
+        return str(exc)
+    return None
 
 
 def score(prepared, results):
