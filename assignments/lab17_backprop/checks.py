@@ -1090,40 +1090,33 @@ def check_mlp_backward_linear():
                            _repro_backward("mlp_linear"))
 
 
-@check("mlp_backward", "mlp_backward: [3, 5, 4] tanh/softmax with cross_entropy, against your mlp_forward + cross_entropy")
-def check_mlp_backward_cross_entropy():
+def _check_against_own_forward(name, loss_name, shapes):
+    """mlp_backward on checks.example(name) against central differences of the student's own
+    loss_name(mlp_forward(...))."""
     mlp_backward = student("backprop", "mlp_backward")
     mlp_forward = student("mlp", "mlp_forward")
-    cross_entropy = student("backprop", "cross_entropy")
-    X, y, params, acts, loss = example("mlp_ce")
-    _, cache = mlp_forward(X, params, acts)
-    grads = mlp_backward(y, params, cache, acts, loss)
-
-    def loss_of_output(new):
-        return cross_entropy(mlp_forward(X, new, acts)[0], y)
-
-    _grads_against_numeric(grads, _numeric_network_grads(X, y, params, loss_of_output), params, X.shape[0],
-                           "checks.example('mlp_ce'): X (6, 3), W1 (5, 3), W2 (4, 5), tanh then softmax, cross_entropy",
-                           "central differences of your cross_entropy(mlp_forward(...)) (if those checks fail, fix them first)",
-                           _repro_backward("mlp_ce"))
-
-
-@check("mlp_backward", "mlp_backward: [2, 3, 2] sigmoid/sigmoid with mse, against your mlp_forward + mse")
-def check_mlp_backward_mse():
-    mlp_backward = student("backprop", "mlp_backward")
-    mlp_forward = student("mlp", "mlp_forward")
-    mse = student("backprop", "mse")
-    X, Y, params, acts, loss = example("mlp_mse")
+    loss_fn = student("backprop", loss_name)
+    X, Y, params, acts, loss = example(name)
     _, cache = mlp_forward(X, params, acts)
     grads = mlp_backward(Y, params, cache, acts, loss)
 
     def loss_of_output(new):
-        return mse(mlp_forward(X, new, acts)[0], Y)
+        return loss_fn(mlp_forward(X, new, acts)[0], Y)
 
     _grads_against_numeric(grads, _numeric_network_grads(X, Y, params, loss_of_output), params, X.shape[0],
-                           "checks.example('mlp_mse'): X (5, 2), W1 (3, 2), W2 (2, 3), sigmoid then sigmoid, mse",
-                           "central differences of your mse(mlp_forward(...)) (if those checks fail, fix them first)",
-                           _repro_backward("mlp_mse"))
+                           f"checks.example('{name}'): {shapes}, {loss_name}",
+                           f"central differences of your {loss_name}(mlp_forward(...)) (if those checks fail, fix them first)",
+                           _repro_backward(name))
+
+
+@check("mlp_backward", "mlp_backward: [3, 5, 4] tanh/softmax with cross_entropy, against your mlp_forward + cross_entropy")
+def check_mlp_backward_cross_entropy():
+    _check_against_own_forward("mlp_ce", "cross_entropy", "X (6, 3), W1 (5, 3), W2 (4, 5), tanh then softmax")
+
+
+@check("mlp_backward", "mlp_backward: [2, 3, 2] sigmoid/sigmoid with mse, against your mlp_forward + mse")
+def check_mlp_backward_mse():
+    _check_against_own_forward("mlp_mse", "mse", "X (5, 2), W1 (3, 2), W2 (2, 3), sigmoid then sigmoid")
 
 
 @check("numerical_gradient", "numerical_gradient: central differences of sum(sin(x) + x^3), x left as it was")
