@@ -22,7 +22,9 @@ class Case:
     that is not the function itself (e.g. {"module": "activations", "attr": "ACTIVATIONS",
     "items": ["relu", 0]}); given: reference functions put in place of the student's own
     while this case runs ("module.name"), so that it tests one function only; label: what
-    the case probes, for feedback (never the input's values); equation: what to reread.
+    the case probes, for feedback (never the input's values); equation: what to reread;
+    result_names: the returned items' names in the contract (("dA_prev", "dW", "db"),
+    ("grads",)) for feedback; empty: taken from the reference's docstring ("Returns ...").
     """
     function: str
     args: tuple
@@ -38,6 +40,7 @@ class Case:
     question: str = ""
     number: int = 0
     arg_names: tuple = ()
+    result_names: tuple = ()
 
     @property
     def module(self):
@@ -112,25 +115,32 @@ class Matches(Check):
             want = np.asarray(want, dtype=float) if want.dtype.kind in "fb" else want
             problem = compare.numbers_differ(got, want, self.rtol, self.atol, where)
             if problem:
-                return problem + self.explain(case, got, want, node)
+                return problem.with_mistake(self.explain(case, got, want, node))
         return None
 
     def explain(self, case, got, want, node):
+        """The likely mistake ("" when none is recognised). A `known` mistake is named when
+        its value matches every returned item (a tuple result: each leaf)."""
         for description, wrong in self.known.items():
             try:
                 with np.errstate(all="ignore"):
-                    candidate = np.asarray(wrong(*copy_args(case.args), **case.kwargs), dtype=float)
-                leaves = compare.flatten(node, self.form)
-                if len(leaves) == 1 and candidate.shape == np.shape(got) and \
-                        np.allclose(np.asarray(got, dtype=float), candidate, rtol=self.rtol, atol=self.atol):
-                    return f". Likely mistake: {description}"
+                    candidate = wrong(*copy_args(case.args), **case.kwargs)
+                    if self.known_matches(node, candidate):
+                        return description
             except Exception:
                 continue
         mask = None
         if self.zero_mask and isinstance(case.args[0], np.ndarray) and case.args[0].shape == np.shape(got):
             mask = case.args[0] == 0
-        guess = compare.likely_mistake(got, want, self.rtol, self.atol, self.factors, mask)
-        return f". Likely mistake: {guess}" if guess else ""
+        return compare.likely_mistake(got, want, self.rtol, self.atol, self.factors, mask) or ""
+
+    def known_matches(self, node, candidate):
+        got = compare.flatten(node, self.form)
+        wrong = compare.expected_leaves(candidate, self.form)
+        return len(got) == len(wrong) and all(
+            np.shape(g) == np.shape(w) and np.allclose(np.asarray(g, dtype=float), np.asarray(w, dtype=float),
+                                                       rtol=self.rtol, atol=self.atol)
+            for (_, g), (_, w) in zip(got, wrong))
 
 
 @dataclass
@@ -157,10 +167,10 @@ class MatchesDerivative(Check):
             return None
         bad = np.abs(got - expected) > settings.gradcheck_tol * max(1e-8, np.abs(got).max() + np.abs(expected).max())
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        message = (f"gradient check failed: relative error {error:.2g} against central differences "
-                   f"(tolerance {settings.gradcheck_tol:g}); first at index {index}: numerical "
-                   f"{expected[index]:.6g}, yours {got[index]:.6g}")
-        return message + Matches(known=self.known, zero_mask=True).explain(case, got, expected, node)
+        return compare.Finding("result", "gradient check failed against central differences",
+                               f"relative error {error:.2g} (tolerance {settings.gradcheck_tol:g}); first at index "
+                               f"{index}: numerical {expected[index]:.6g}, yours {got[index]:.6g}",
+                               Matches(known=self.known, zero_mask=True).explain(case, got, expected, node))
 
 
 @dataclass
@@ -199,9 +209,8 @@ class MatchesGradient(Check):
             error = gradcheck.relative_error(g, w)
             if not np.all(np.isfinite(g)) or error > settings.gradcheck_tol:
                 guess = compare.likely_mistake(g, w, 1e-5, 1e-10, (("N", params_input(case).shape[0]),))
-                return (f"{where}: gradient check failed, relative error {error:.2g} against central "
-                        f"differences of the loss (tolerance {settings.gradcheck_tol:g})"
-                        + (f". Likely mistake: {guess}" if guess else ""))
+                return compare.Finding(where, "gradient check failed against central differences of the loss",
+                                       f"relative error {error:.2g} (tolerance {settings.gradcheck_tol:g})", guess or "")
         return None
 
 
@@ -224,11 +233,50 @@ class MatchesCallableGradient(Check):
         got = compare.plain(node, compare.FLOAT_ARRAY, "result")
         problem = compare.numbers_differ(got, expected, self.rtol, self.atol, "result")
         if problem and got.shape == expected.shape and np.all(np.isfinite(got)):
-            err = float(np.max(np.abs(got - expected)))
-            if 1e-8 < err < 1e-2:
-                problem += (". Likely mistake: an error of order h; forward differences "
-                            "(f(x + h) - f(x)) / h instead of central ones")
+            problem = problem.with_mistake(self.diagnose(case, np.asarray(got, dtype=float), expected))
         return problem
+
+    def diagnose(self, case, got, expected):
+        """Which way of differencing gives `got`: each candidate is rerun here with the case's
+        f, x and h, and named when it accounts for (nearly) all of the error. This tells a
+        truncation error of order h (one-sided differences) from a shifted x (entries not put
+        back), which are the same size."""
+        f, x = case.args[0], np.array(case.args[1], dtype=float)
+        h = float(case.kwargs.get("h", case.args[2] if len(case.args) > 2 else 1e-5))
+        error = float(np.max(np.abs(got - expected)))
+        for description, candidate in (
+                ("forward differences (f(x + h e_i) - f(x)) / h: a truncation error of order h; "
+                 "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it", numgrad_one_sided(f, x, h, +1)),
+                ("backward differences (f(x) - f(x - h e_i)) / h: a truncation error of order h; "
+                 "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it", numgrad_one_sided(f, x, h, -1)),
+                ("x[i] is not put back after f(x - h e_i), so every later entry is differenced at a "
+                 "shifted x (not a truncation error: restore x[i] before the next i)", numgrad_not_restored(f, x, h))):
+            if np.max(np.abs(got - candidate)) <= 0.02 * error:
+                return description
+        if not np.any(got):
+            return "every entry is 0: is x + h rounded back to x? (an integer x must be copied as float)"
+        return compare.likely_mistake(got, expected, self.rtol, self.atol, (("2", 2.0), ("h", h))) or ""
+
+
+def numgrad_one_sided(f, x, h, direction):
+    g = np.zeros_like(x)
+    f0 = f(x.copy())
+    for i in np.ndindex(x.shape):
+        step = x.copy()
+        step[i] += direction * h
+        g[i] = direction * (f(step) - f0) / h
+    return g
+
+
+def numgrad_not_restored(f, x, h):
+    x, g = x.copy(), np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        f_plus = f(x.copy())
+        x[i] = old - h
+        g[i] = (f_plus - f(x.copy())) / (2.0 * h)
+    return g
 
 
 @dataclass

@@ -5,7 +5,13 @@ the contract allows (ndarray or not, shape, dtype kind, finite), then the number
 |got - expected| <= atol + rtol * |expected|, and explains a mismatch: the largest errors, the
 first index that differs, and a likely mistake when one matches (transposed, off by a
 constant factor, sign flipped, wrong only at z = 0, or a named mistake of the lab's).
+
+A judge's message is a `Finding`: the full text (with values, for public cases and the TA),
+which also knows its parts, so that feedback can show a hidden case without its values.
+`leaf_names` puts a message in the contract's words (dW, grads[1][0], losses) and
+`error_advice` turns an exception raised by student code into advice about its shapes.
 """
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +19,32 @@ import numpy as np
 
 class Mismatch(Exception):
     """A returned value that is not what the contract asks for; the message says why."""
+
+
+class Finding(str):
+    """A judge's message: "where: brief; detail. Likely mistake: mistake".
+
+    where: the returned item ("result[1]", "grads[0][0]"); brief: what is wrong, with no value
+    of the case's inputs or expected result (shapes, counts and indices only); detail: the
+    numbers (largest errors, expected beside got); mistake: the likely mistake, or "".
+    str(finding) is the full text; `without_values()` is safe to show for a hidden case.
+    """
+
+    def __new__(cls, where, brief, detail="", mistake=""):
+        text = (f"{where}: " if where else "") + brief + (f"; {detail}" if detail else "") \
+            + (f". Likely mistake: {mistake}" if mistake else "")
+        self = super().__new__(cls, text)
+        self.where, self.brief, self.detail, self.mistake = where, brief, detail, mistake
+        return self
+
+    def __reduce__(self):  # results cross from the forked workers by pickle
+        return (Finding, (self.where, self.brief, self.detail, self.mistake))
+
+    def with_mistake(self, mistake):
+        return Finding(self.where, self.brief, self.detail, mistake or self.mistake)
+
+    def without_values(self):
+        return Finding(self.where, self.brief, "", self.mistake)
 
 
 @dataclass(frozen=True)
@@ -120,15 +152,15 @@ def first_bad_index(bad):
 
 
 def numbers_differ(got, expected, rtol, atol, where):
-    """None when got matches expected, else a one-paragraph explanation."""
+    """None when got matches expected, else a `Finding` that explains the difference."""
     got = np.asarray(got)
     if got.shape != expected.shape:
         hint = " (the transpose of the expected shape)" if got.shape == expected.T.shape and got.ndim == 2 else ""
-        return f"{where}: shape {got.shape}, expected {expected.shape}{hint}"
+        return Finding(where, f"shape {got.shape}, expected {expected.shape}{hint}")
     got_f = got.astype(float)
     if not np.all(np.isfinite(got_f)) and np.all(np.isfinite(expected)):
         bad = ~np.isfinite(got_f)
-        return f"{where}: {int(bad.sum())} value(s) are not finite (nan or inf), first at index {first_bad_index(bad)}"
+        return Finding(where, f"{int(bad.sum())} value(s) are not finite (nan or inf), first at index {first_bad_index(bad)}")
     with np.errstate(all="ignore"):
         close = np.isclose(got_f, expected, rtol=rtol, atol=atol, equal_nan=True)
         if close.all():
@@ -139,9 +171,9 @@ def numbers_differ(got, expected, rtol, atol, where):
         rel_text = f"{np.nanmax(wrong_rel):.3g}" if np.any(np.isfinite(wrong_rel)) else "n/a (expected 0)"
     index = tuple(int(i) for i in np.argwhere(~close)[0])
     shown = index if index else "()"
-    return (f"{where}: {int((~close).sum())} of {close.size} values differ; max abs error {np.nanmax(err):.3g}, "
-            f"max rel error {rel_text}; first at index {shown}: "
-            f"expected {expected[index]:.6g}, got {got_f[index]:.6g}")
+    return Finding(where, f"{int((~close).sum())} of {close.size} values differ",
+                   f"max abs error {np.nanmax(err):.3g}, max rel error {rel_text}; first at index {shown}: "
+                   f"expected {expected[index]:.6g}, got {got_f[index]:.6g}")
 
 
 def likely_mistake(got, expected, rtol, atol, factors=(), zero_mask=None):
@@ -161,6 +193,8 @@ def likely_mistake(got, expected, rtol, atol, factors=(), zero_mask=None):
     if got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1 \
             and np.allclose(got, expected.T, rtol=rtol, atol=atol):
         return "the result is transposed"
+    if not np.any(got) and np.any(expected):
+        return "every value is 0"
     nonzero = np.abs(expected) > 1e-12
     if nonzero.sum() >= 1:
         ratio = got[nonzero] / expected[nonzero]
@@ -173,3 +207,76 @@ def likely_mistake(got, expected, rtol, atol, factors=(), zero_mask=None):
                     return f"off by a factor of 1/{name}"
             return f"off by a constant factor of {c:.4g}"
     return None
+
+
+# ---------------------------------------------------------------------------- the contract's words
+RETURNS_TUPLE = re.compile(r"\bReturns\s+\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)+)\s*\)")
+RETURNS_NAME = re.compile(r"\bReturns\s+([A-Za-z_]\w*)(?=\s*[:,]|\s+(?:of|shaped)\b)")
+ARTICLES = {"a", "an", "the", "one", "two", "it", "its"}
+
+
+def result_names_from_doc(doc):
+    """The names a docstring gives the returned value: "Returns (dA_prev, dW, db): ..." gives
+    ("dA_prev", "dW", "db"), "Returns grads: ..." or "Returns Z of shape ..." gives ("grads",)
+    or ("Z",); () when it names none ("Returns a float64 array ...")."""
+    doc = doc or ""
+    match = RETURNS_TUPLE.search(doc)
+    if match:
+        return tuple(name.strip() for name in match.group(1).split(","))
+    match = RETURNS_NAME.search(doc)
+    if match and match.group(1).lower() not in ARTICLES:
+        return (match.group(1),)
+    return ()
+
+
+RESULT_PATH = re.compile(r"\bresult((?:\[\d+\])*)(?=[\[:])|\bresult((?:\[\d+\])+)")
+ARGUMENT_PATH = re.compile(r"\b(?:input )?argument (\d+)((?:\[\d+\])*)")
+
+
+def leaf_name(path, names, form):
+    """"result" + path ("[1][0]") in the contract's words: dW, grads[1][0], losses, cache[0][1].
+    Unnamed items stay positional but readable: "item 1 of the result"."""
+    indices = [int(i) for i in re.findall(r"\[(\d+)\]", path)]
+    rest = lambda k: "".join(f"[{i}]" for i in indices[k:])
+    if form is not None and form.kind == "tuple":
+        if names and len(names) == len(form.items) and indices:
+            return names[indices[0]] + rest(1) if indices[0] < len(names) else f"item {indices[0]} of the result"
+    elif len(names) == 1:
+        return names[0] + rest(0)
+    if not indices:
+        return "result"
+    if form is not None and form.kind == "pairs" and len(indices) == 2:
+        return f"{'Wb'[indices[1]] if indices[1] < 2 else 'item ' + str(indices[1])} of layer {indices[0] + 1} in the result"
+    if len(indices) == 1:
+        return f"item {indices[0]} of the result"
+    return f"item {rest(0)} of the result"
+
+
+def leaf_names(text, names=(), form=None, arg_names=()):
+    """`text` with "result[1][0]" and "argument 2[0][0]" replaced by the contract's names."""
+    def result(match):
+        return leaf_name(match.group(1) or match.group(2) or "", tuple(names), form)
+
+    def argument(match):
+        k = int(match.group(1)) - 1
+        name = arg_names[k] if 0 <= k < len(arg_names) else f"argument {k + 1}"
+        return f"input {name}{match.group(2)}" if match.group(0).startswith("input") else f"{name}{match.group(2)}"
+    return ARGUMENT_PATH.sub(argument, RESULT_PATH.sub(result, str(text)))
+
+
+def error_advice(error):
+    """Advice for an exception text raised by student code ("ValueError: operands could not be
+    broadcast together with shapes (4,3) (4,)"), from what the error says, or ""."""
+    error = str(error)
+    shapes = [tuple(int(n) for n in re.findall(r"\d+", s)) for s in re.findall(r"\(([\d,\s]*)\)", error)]
+    if "could not be broadcast" in error:
+        if len(shapes) >= 2 and any(len(a) == len(b) + 1 and a[:-1] == b for a in shapes for b in shapes):
+            return ("a sum or max over the last axis lost that axis, so it no longer lines up with the rows: "
+                    "keep it with keepdims=True (or index with [:, None])")
+        return "two arrays of shapes that do not fit were combined elementwise: print their shapes and compare them with the docstring"
+    if "matmul" in error or "not aligned" in error or "mismatch in its core dimension" in error:
+        return ("the shapes of a matrix product do not fit: compare each factor's shape with the docstring "
+                "and check which one needs a transpose")
+    if "index" in error and "out of bounds" in error:
+        return "an index runs past the end of an axis: check which axis each index is meant for"
+    return ""

@@ -112,3 +112,65 @@ def test_numerical_gradient_check_tells_forward_differences_apart(reference):
     forward = np.array([(f(x + 1e-5 * e) - f(x)) / 1e-5 for e in np.eye(2)])
     assert judge(case.check, case, nd(central), reference) is None
     assert "forward differences" in judge(case.check, case, nd(forward), reference)
+
+
+def numgrad_case(h=None):
+    f = Callable("coupled", (np.array([1.0, 2.0, 0.5]), np.array([0.5, -1.0, 0.3])))
+    x = np.array([0.3, -0.7, 1.1])
+    kwargs = {} if h is None else {"h": h}
+    return Case("backprop.numerical_gradient", (f, x), MatchesCallableGradient(rtol=1e-6, atol=1e-7), kwargs=kwargs), f, x
+
+
+def test_numerical_gradient_tells_truncation_error_from_a_shifted_x(reference):
+    from autograder.cases import numgrad_not_restored, numgrad_one_sided
+    case, f, x = numgrad_case(h=1e-4)
+    shifted = numgrad_not_restored(f, x, 1e-4)
+    forward = numgrad_one_sided(f, x, 1e-4, +1)
+    backward = numgrad_one_sided(f, x, 1e-4, -1)
+    # both errors are of order h: the size of the error alone cannot tell them apart
+    for wrong in (shifted, forward, backward):
+        assert 1e-8 < np.max(np.abs(wrong - f.gradient(x))) < 1e-2
+    on_shifted = judge(case.check, case, nd(shifted), reference)
+    assert "not put back" in on_shifted and "forward differences" not in on_shifted
+    on_forward = judge(case.check, case, nd(forward), reference)
+    assert "forward differences" in on_forward and "not put back" not in on_forward
+    assert "backward differences" in judge(case.check, case, nd(backward), reference)
+    # an error of order h that none of the three explains is not named after any of them
+    other = f.gradient(x) + 1e-4 * np.array([1.0, -3.0, 2.0])
+    message = judge(case.check, case, nd(other), reference)
+    assert "differ" in message and "Likely mistake" not in message
+
+
+def test_numerical_gradient_names_a_doubled_result_and_an_all_zero_one(reference):
+    case, f, x = numgrad_case()
+    central = gradcheck.central_difference(f, x, 1e-5)
+    assert judge(case.check, case, nd(central), reference) is None
+    assert "factor of 2" in judge(case.check, case, nd(2 * central), reference)
+    assert "integer x" in judge(case.check, case, nd(np.zeros(3)), reference)
+
+
+def test_a_known_mistake_is_named_on_a_tuple_result(reference):
+    from autograder.compare import tuple_of
+    dZ, A, W = np.ones((2, 3)), np.arange(8.0).reshape(2, 4), np.arange(12.0).reshape(3, 4)
+    right = (dZ @ W, dZ.T @ A, dZ.sum(axis=0))
+    wrong_db = lambda dZ, A, W: (dZ @ W, dZ.T @ A, dZ.mean(axis=0))
+    check = Matches(form=tuple_of(FLOAT_ARRAY, FLOAT_ARRAY, FLOAT_ARRAY), known={"db is a mean, not a sum": wrong_db})
+    case = Case("backprop.dense_backward", (dZ, A, W), check)
+    tup = lambda values: Value("tuple", items=[nd(v) for v in values])
+    assert judge(check, case, tup(right), reference) is None
+    message = judge(check, case, tup(wrong_db(dZ, A, W)), reference)
+    assert message.startswith("result[2]: ") and "Likely mistake: db is a mean, not a sum" in message
+    # the same db with another item wrong as well is not that mistake
+    other = (dZ @ W + 1.0, dZ.T @ A, dZ.mean(axis=0))
+    assert "db is a mean" not in judge(check, case, tup(other), reference)
+
+
+def test_a_finding_keeps_its_parts_and_can_drop_its_values(reference):
+    import pickle
+    z = np.array([-1.0, 0.5, 2.0])
+    case = Case("activations.tanh", (z,), Matches())
+    message = judge(case.check, case, nd(np.tanh(z) + 0.123456), reference)
+    assert isinstance(message, compare.Finding) and "expected" in message and "0.123" in message
+    assert pickle.loads(pickle.dumps(message)) == message
+    brief = message.without_values()
+    assert brief == "result: 3 of 3 values differ" and "expected" not in brief
