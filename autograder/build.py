@@ -2,7 +2,8 @@
 
 `python -m autograder build --out dist/` writes
   dist/student/         the handout: the skeleton modules, the notebook, checks.py and tests/
-                        (the public checks), copied from assignments/<lab>/;
+                        (the public checks), README.md (install, open the notebook, check and
+                        submit) and requirements.txt, copied from assignments/<lab>/;
   dist/student.zip      the same files in one folder named after the lab;
   dist/autograder.zip   under that fixed name, for Gradescope ("Zip file upload") and for
                         `otter run -a dist/autograder.zip SUBMISSION`.
@@ -10,7 +11,11 @@
 The handout is checked by content before anything is written: no line of a reference solution
 block (between BEGIN/END SOLUTION markers), no distinctive line of the lab's private files
 (grading.py, mistakes.py, ...) and no input value of a hidden case may appear in any of its
-files, whatever the file is called (`leaks`).
+files, whatever the file is called (`leaks`). It must also hold README.md and requirements.txt
+(a student with a plain Python, Anaconda or Colab learns from them what to install and how to
+open the lab), and no file may send students to a document they do not have (the staff's
+ASSIGNMENT.md, "the contract": `unknown_references`); hints point to the notebook's part, the
+function's docstring and the lecture's equation instead.
 
 autograder.zip holds
   autograder/             the kit's engine (the trusted parent and the sandbox runner);
@@ -51,6 +56,9 @@ MINIFORGE_VERSION = "25.3.1-0"   # the version otter-grader 7.0.0's own setup.sh
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX", ".pytest_cache"}
 FIXED_TIME = (2025, 1, 1, 0, 0, 0)   # zip entries get this time: the same sources give the same zip
 PLUGIN = "autograder.otter_plugin.KitGrader"
+HANDOUT_REQUIRED = ("README.md", "requirements.txt")   # at the handout's top
+# Documents of the course staff that students never get: no handout file may point to them.
+STAFF_ONLY = re.compile(r"ASSIGNMENT\.md|\bcontracts?\b", re.IGNORECASE)
 SOLUTION_MIN_CHARS = 8     # a solution line counts when it has at least this many word characters
 PRIVATE_MIN_CHARS = 20     # the same for lines of the lab's other private files
 
@@ -95,7 +103,23 @@ def student_files(lab):
                              f"run `python -m autograder skeleton`")
     if len(notebooks(files)) != 1:
         raise BuildError(f"{lab.assignment_dir} must hold exactly one notebook (found {len(notebooks(files))})")
+    missing = [name for name in HANDOUT_REQUIRED if name not in files]
+    if missing:
+        raise BuildError(f"{lab.assignment_dir} has no {' and no '.join(missing)}: students need them to install and open the lab")
     return files
+
+
+def unknown_references(files):
+    """Problems (one line each) where a handout file sends students to a document they do not
+    have (ASSIGNMENT.md, "the contract"). Empty when there is none."""
+    problems = []
+    for name, data in sorted(files.items()):
+        for number, line in enumerate(text_lines(name, data), 1):
+            match = STAFF_ONLY.search(line)
+            if match:
+                problems.append(f"{name}:{number}: mentions {match.group(0)!r}, which students do not have: "
+                                f"{line.strip()[:80]!r}")
+    return problems
 
 
 def notebooks(files):
@@ -394,6 +418,10 @@ def build(lab, out, settings, zip_settings=None, log=print):
     problems = leaks(handout, lab, settings)
     if problems:
         raise BuildError("the student handout would leak:\n  " + "\n  ".join(problems[:20]))
+    problems = unknown_references(handout)
+    if problems:
+        raise BuildError("the student handout points to documents students do not have (point to the "
+                         "notebook's part, the docstring or the lecture's equation instead):\n  " + "\n  ".join(problems[:20]))
     grader = autograder_files(lab, zip_settings)
     out.mkdir(parents=True, exist_ok=True)
     student_dir = out / "student"
@@ -414,5 +442,6 @@ def build(lab, out, settings, zip_settings=None, log=print):
     log(f"wrote {out / 'student.zip'} (the same files in {lab.name}/)")
     log(f"wrote {out / ZIP_NAME} ({len(grader)} files; Otter plugin {PLUGIN}, lab {lab.name}, "
         f"numpy=={np.__version__}, otter-grader=={OTTER_VERSION})")
-    log("checked: no solution line, private line or hidden case input appears in the handout")
+    log("checked: no solution line, private line or hidden case input appears in the handout, "
+        "and nothing in it points to a staff-only document")
     return Built(student_dir, out / "student.zip", out / ZIP_NAME, sorted(handout), sorted(grader))

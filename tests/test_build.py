@@ -1,7 +1,8 @@
 """`python -m autograder build`: the student handout, autograder.zip, and a Gradescope rehearsal.
 
-- The handout (dist/student/ and dist/student.zip) holds the skeletons, the notebook and the
-  public checks, and nothing secret: no line of a reference solution block, no distinctive line
+- The handout (dist/student/ and dist/student.zip) holds the skeletons, the notebook, the
+  public checks, a README (Korean, then English) and requirements.txt, nothing that points to a
+  document students do not have (ASSIGNMENT.md, "the contract"), and nothing secret: no line of a reference solution block, no distinctive line
   of the lab's private files, no hidden case's input values. This is asserted on the content
   of every file, whatever its name, and the check is shown to catch each kind of leak.
 - autograder.zip holds the engine, the lab's solutions/, Otter's configuration naming the kit's
@@ -15,6 +16,7 @@
 """
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -49,7 +51,8 @@ def reference_sources(lab):
 def test_build_writes_the_three_outputs(dist, lab):
     assert (dist / "student").is_dir() and (dist / "student.zip").is_file() and (dist / "autograder.zip").is_file()
     handout = build.read_tree(dist / "student")
-    expected = {"checks.py", NOTEBOOK, *(f"{m}.py" for m in MODULES), *(f"tests/{q.name}.py" for q in lab.questions)}
+    expected = {"checks.py", NOTEBOOK, "README.md", "requirements.txt", *(f"{m}.py" for m in MODULES),
+                *(f"tests/{q.name}.py" for q in lab.questions)}
     assert set(handout) == expected
     assert handout == build.read_tree(lab.assignment_dir)
     assert build.read_zip(dist / "student.zip") == {f"lab17_backprop/{k}": v for k, v in handout.items()}
@@ -76,6 +79,61 @@ def test_handout_shows_no_solution_and_no_hidden_case(dist, lab, settings):
     text = "\n".join(data.decode("utf-8", "replace") for data in build.read_tree(dist / "student").values())
     for private in ("MISTAKES", "MISTAKE_EXAMPLES", "def part_a", "hidden=i > 0"):
         assert private not in text
+
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def test_handout_readme_korean_first_then_english_in_three_steps(dist):
+    readme = (dist / "student" / "README.md").read_text(encoding="utf-8")
+    korean, english = readme.index("## 한국어"), readme.index("## English")
+    assert korean < english
+    first, second = readme[korean:english], readme[english:]
+    assert len(HANGUL.findall(first)) > 200 and not HANGUL.findall(second)
+    for part in (first, second):   # three numbered steps: install, open the notebook, check and submit
+        steps = re.findall(r"^(\d)\. \*\*", part, re.M)
+        assert steps == ["1", "2", "3"], part
+        for needed in ("pip install -r requirements.txt", NOTEBOOK, "python checks.py", "grader.check", "Colab"):
+            assert needed in part, needed
+    assert "pip install otter-grader" in second
+
+
+def test_handout_requirements_name_what_students_install(dist):
+    lines = (dist / "student" / "requirements.txt").read_text().splitlines()
+    packages = [re.split(r"[<>=!~ ]", line)[0] for line in lines if line.strip() and not line.startswith("#")]
+    assert packages == ["numpy", "matplotlib", "jupyter"]
+    optional = [line for line in lines if "otter-grader" in line]
+    assert optional and all(line.startswith("#") for line in optional) and any("optional" in l.lower() for l in lines)
+
+
+def test_handout_points_to_no_staff_document(dist):
+    assert build.unknown_references(build.read_tree(dist / "student")) == []
+    text = "\n".join(data.decode("utf-8", "replace") for data in build.read_tree(dist / "student").values())
+    assert "ASSIGNMENT" not in text and "contract" not in text.lower()
+
+
+@pytest.mark.parametrize("where, text", [
+    ("checks.py", "# reread ASSIGNMENT.md, Part D\n"),
+    ("tests/tlu.py", "# see the contract, Part A\n"),
+])
+def test_build_refuses_a_handout_that_points_to_staff_documents(tmp_path, lab, settings, where, text):
+    assignment = tmp_path / "assignment"
+    shutil.copytree(lab.assignment_dir, assignment, ignore=shutil.ignore_patterns("__pycache__"))
+    (assignment / where).write_text((assignment / where).read_text() + text)
+    with pytest.raises(build.BuildError, match="documents students do not have"):
+        build.build(replace(lab, assignment_dir=assignment), tmp_path / "dist", settings, log=lambda *a: None)
+    nb = json.loads((lab.assignment_dir / NOTEBOOK).read_text())
+    nb["cells"][0]["source"] += "\nThe contract says so."
+    assert any(p.startswith(NOTEBOOK) for p in build.unknown_references({NOTEBOOK: json.dumps(nb).encode()}))
+
+
+@pytest.mark.parametrize("missing", ["README.md", "requirements.txt"])
+def test_build_refuses_a_handout_without_readme_or_requirements(tmp_path, lab, settings, missing):
+    assignment = tmp_path / "assignment"
+    shutil.copytree(lab.assignment_dir, assignment, ignore=shutil.ignore_patterns("__pycache__"))
+    (assignment / missing).unlink()
+    with pytest.raises(build.BuildError, match=f"no {re.escape(missing)}"):
+        build.build(replace(lab, assignment_dir=assignment), tmp_path / "dist", settings, log=lambda *a: None)
 
 
 def test_leak_check_catches_every_kind_of_leak(lab, settings):

@@ -55,7 +55,15 @@ def test_notebook_source_is_clean():
     assert code_cells[-1] is exports[0], "the export cell must be the last code cell"
 
 
-def test_notebook_runs_with_reference_modules(tmp_path, monkeypatch):
+@pytest.mark.parametrize("otter", ["with otter", "without otter"])
+def test_notebook_runs_with_reference_modules(tmp_path, monkeypatch, otter):
+    """With Otter, and without it (an `otter` on the kernel's PYTHONPATH that fails to import,
+    as a missing package does): the first cell then falls back to checks.py."""
+    if otter == "without otter":
+        blocker = tmp_path / "no_otter"
+        blocker.mkdir()
+        (blocker / "otter.py").write_text('raise ModuleNotFoundError("No module named \'otter\'", name="otter")\n')
+        monkeypatch.setenv("PYTHONPATH", str(blocker))
     work = tmp_path / "lab17_backprop"
     shutil.copytree(ASSIGNMENT, work, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     for name in MODULES:
@@ -80,6 +88,12 @@ def test_notebook_runs_with_reference_modules(tmp_path, monkeypatch):
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     errors = [c.source for c in code_cells for o in c.outputs if o.output_type == "error"]
     assert not errors, f"cells with errors: {errors}"
+
+    first = "\n".join(_output_text(o) for o in code_cells[0].outputs)
+    if otter == "without otter":
+        assert first.count("pip install otter-grader") == 1 and len(first.strip().splitlines()) == 1, first
+    else:
+        assert not first.strip(), first
 
     images = sum(1 for c in code_cells for o in c.outputs if "image/png" in o.get("data", {}))
     assert images >= 3, f"expected at least 3 figures, got {images}"

@@ -222,7 +222,7 @@ WRONG = [
     ("tanh_grad_eq16", "activations.py",
      [("    t = np.tanh(np.asarray(z, dtype=float))\n    return 1.0 - t * t",
        "    return 2.0 * sigmoid(2.0 * np.asarray(z, dtype=float)) - 1.0")],
-     "activations", "tanh_grad", ["returns tanh(z) itself", "Eq. (16)", "1 - tanh(z)^2"]),
+     "activations", "tanh_grad", ["returns tanh(z) itself", "eq. (16), phi'(z) = 2 phi(2z) - 1", "1 - tanh(z)^2"]),
     ("relu_grad_at_0", "activations.py",
      [("np.where(np.asarray(z, dtype=float) > 0, 1.0, 0.0)", "np.where(np.asarray(z, dtype=float) >= 0, 1.0, 0.0)")],
      "activations", "relu_grad", ["relu'(0) = 0", "eq. (18)", "index (1,): expected 0, got 1"]),

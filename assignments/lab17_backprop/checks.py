@@ -13,8 +13,8 @@ In the notebook, grader.check("tlu") calls checks.run("tlu", quiet=True): it ret
 every check passes and otherwise raises AssertionError listing the FAIL lines.
 
 These checks are public and only a part of the grading: hidden tests try other inputs. Passing
-them means your functions meet the contract on these examples, not that they are correct
-everywhere. The checks use only the standard library and NumPy, and never the reference
+them means your functions do what their docstrings ask on these examples, not that they are
+correct everywhere. The checks use only the standard library and NumPy, and never the reference
 solution: expected values are small golden numbers worked out by hand, properties every
 correct answer has, or derivatives measured here with central differences of your own functions.
 """
@@ -53,7 +53,7 @@ NUMGRAD_TOL = 1e-7
 KINK_MARGIN = 1e-3
 # Golden values are compared with np.isclose(got, expected, rtol, atol).
 RTOL, ATOL = 1e-7, 1e-9
-# XOR training target from the contract (Part E).
+# XOR training target (the notebook's Part E).
 XOR_LOSS_BELOW = 0.01
 
 STUDENT_MODULES = ["activations", "tlu", "mlp", "backprop"]  # in dependency order
@@ -78,29 +78,31 @@ REREAD = {
     "sigmoid": "eq. (13): sigma(z) = 1 / (1 + e^-z)",
     "sigmoid_grad": "eq. (14): sigma'(z) = sigma(z) (1 - sigma(z)), taken at the pre-activation z",
     "tanh": "eq. (15): tanh(z) = (e^z - e^-z) / (e^z + e^-z)",
-    "tanh_grad": "eq. (15) and its derivative tanh'(z) = 1 - tanh(z)^2. Eq. (16), 2 sigma(2z) - 1, is not the "
-                 "derivative: it equals tanh(z) itself",
+    "tanh_grad": "eq. (15) and its derivative tanh'(z) = 1 - tanh(z)^2. The slide's eq. (16), phi'(z) = 2 phi(2z) - 1, "
+                 "is not the derivative of tanh: the identity behind it is tanh(z) = 2 sigma(2z) - 1",
     "relu": "eq. (17): relu(z) = max(0, z)",
     "relu_grad": "eq. (18): relu'(z) = 0 where z <= 0 (so relu'(0) = 0), 1 where z > 0",
     "leaky_relu": "Fig. 11-2: leaky_relu(z) = z where z > 0, alpha z elsewhere",
     "leaky_relu_grad": "Fig. 11-2: the derivative of leaky_relu is 1 where z > 0, alpha where z <= 0",
     "softmax": "Fig. 10-9: s_k = e^(z_k) / sum_j e^(z_j), over the last axis",
     "softmax_jacobian": "J[i, j] = d s_i / d z_j = s_i (delta_ij - s_j)",
-    "ACTIVATIONS": "the contract, Part B: ACTIVATIONS = {name: (function, derivative)}",
+    "ACTIVATIONS": "the notebook's Part B and the comment above ACTIVATIONS in activations.py: "
+                   "ACTIVATIONS = {name: (function, derivative)}",
     "dense_forward": "eqs. (6)-(12): z = W x + b for every sample; for a batch Z = X W^T + b, shape (N, n_out)",
     "mlp_forward": "eqs. (6)-(12): A^0 = X; Z^l = A^(l-1) W_l^T + b_l; A^l = phi_l(Z^l); cache[l] = (A^(l-1), Z^l)",
     "predict": "Fig. 10-9: the label is the argmax of the output (out[:, 0] >= 0.5 for one output unit)",
-    "one_hot": "the contract, Part D: one_hot(y, K)[i, k] = 1.0 if k == y_i else 0.0",
-    "cross_entropy": "the contract, Part D: mean over i of -log P[i, y_i], with P clipped to [1e-12, 1]",
-    "mse": "the contract, Part D: (1 / 2N) sum_i ||y_hat_i - y_i||^2",
+    "one_hot": "the docstring of one_hot (notebook Part D): one_hot(y, K)[i, k] = 1.0 if k == y_i else 0.0",
+    "cross_entropy": "the notebook's Part D and the docstring of cross_entropy: the mean over i of -log P[i, y_i], "
+                     "with P clipped to [1e-12, 1]",
+    "mse": "the notebook's Part D and the docstring of mse: (1 / 2N) sum_i ||y_hat_i - y_i||^2",
     "dense_backward": "the chain rule through Z = A_prev W^T + b: dW = dZ^T A_prev, db = sum of dZ over the batch, "
                       "dA_prev = dZ W",
-    "mlp_backward": "backpropagation (Part D): dZ_L = (softmax(Z_L) - one_hot(Y)) / N for cross-entropy, "
+    "mlp_backward": "the notebook's Part D (backpropagation) and the docstring of mlp_backward: dZ_L = (softmax(Z_L) - one_hot(Y)) / N for cross-entropy, "
                     "(phi(Z_L) - Y) / N * phi'(Z_L) for mse; then per layer dense_backward and dZ = dA * phi'(Z) "
                     "at the pre-activation Z",
-    "numerical_gradient": "the contract, Part D: g_i = (f(x + h e_i) - f(x - h e_i)) / 2h, central differences",
+    "numerical_gradient": "the notebook's Part D and the docstring of numerical_gradient: g_i = (f(x + h e_i) - f(x - h e_i)) / 2h, central differences",
     "gradient_descent_step": "gradient descent: W <- W - lr dW, b <- b - lr db (new arrays; the old ones stay as they were)",
-    "train": "the contract, Part E: every epoch forward, record the loss, mlp_backward, gradient_descent_step",
+    "train": "the notebook's Part E and the docstring of train: every epoch forward, record the loss, mlp_backward, gradient_descent_step",
 }
 
 
@@ -292,7 +294,7 @@ def student(module_name, function_name):
     if isinstance(module, ModuleProblem):
         raise module
     if not hasattr(module, function_name):
-        fail(function_name, f"not found in {module_name}.py; the contract names it {function_name} (renamed or deleted?)")
+        fail(function_name, f"not found in {module_name}.py; the notebook and the grader call it {function_name} (renamed or deleted?)")
     target = getattr(module, function_name)
     if not callable(target):
         return target
@@ -333,11 +335,11 @@ def _keeps_inputs(function_name, f):
                 fail(function_name, f"changed its input {name} in place",
                      shape_of(name, b) if isinstance(b, np.ndarray) else None,
                      mistake="an in-place update (+=, -=, x[...] = ...) on an argument; work on a copy or build new arrays "
-                             "(contract: no function modifies its inputs)")
+                             "(no function may change its inputs: the notebook's Conventions)")
         for key, b in before[1].items():
             if not _unchanged(b, kwargs[key]):
                 fail(function_name, f"changed its input {key} in place",
-                     mistake="work on a copy or build new arrays (contract: no function modifies its inputs)")
+                     mistake="work on a copy or build new arrays (no function may change its inputs: the notebook's Conventions)")
         return result
 
     wrapped.__name__ = function_name
@@ -1005,7 +1007,7 @@ def check_dense_backward():
     if not (isinstance(result, tuple) and len(result) == 3):
         fail("dense_backward", f"returned {type(result).__name__}, expected a tuple (dA_prev, dW, db)", given, repro=repro)
 
-    # L = sum(G * Z) with Z = A_prev W^T + b (the contract's dense layer), so dL/dZ = G. The checks
+    # L = sum(G * Z) with Z = A_prev W^T + b (the kit's dense layer), so dL/dZ = G. The checks
     # write Z themselves rather than call your dense_forward: dense_backward is graded on its own.
     def loss(A=A_prev, W_=W, b_=b):
         return np.sum(G * (A @ W_.T + b_))
@@ -1071,11 +1073,11 @@ def _numeric_network_grads(X, Y, params, loss_of_output):
     return numeric_for
 
 
-@check("mlp_backward", "mlp_backward: a linear [3, 4, 2] network with mse, cache built from the contract")
+@check("mlp_backward", "mlp_backward: a linear [3, 4, 2] network with mse, cache built by the checks")
 def check_mlp_backward_linear():
     mlp_backward = student("backprop", "mlp_backward")
     X, Y, params, acts, loss = example("mlp_linear")
-    # The cache of the contract, written here: identity layers, Z = A_prev W^T + b.
+    # The cache mlp_forward returns, written here: identity layers, Z = A_prev W^T + b.
     Z1 = X @ params[0][0].T + params[0][1]
     Z2 = Z1 @ params[1][0].T + params[1][1]
     grads = mlp_backward(Y, params, [(X, Z1), (Z1, Z2)], acts, loss)
@@ -1322,6 +1324,76 @@ def main(argv=None):
         return 0
     print(f"Summary: {all_passed} of {all_total} checks passed, {all_total - all_passed} FAILED.")
     return 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The notebook without Otter: a stand-in for otter.Notebook
+# ---------------------------------------------------------------------------------------------
+SUBMISSION_FILES = ["tlu.py", "activations.py", "mlp.py", "backprop.py"]
+OTTER_INSTALL = "pip install otter-grader"
+
+
+class CheckResult:
+    """What grader.check(question) returns without Otter: shows as one summary line."""
+
+    def __init__(self, question, total, passed, failures):
+        self.question, self.total, self.passed, self.failures = question, total, passed, failures
+
+    @property
+    def all_passed(self):
+        return self.passed == self.total
+
+    def __repr__(self):
+        if self.all_passed:
+            return f"{self.question} results: All test cases passed! ({self.total} checks)"
+        return (f"{self.question} results: {self.passed} of {self.total} checks passed, "
+                f"{self.total - self.passed} FAILED (the FAIL lines above say why)")
+
+
+class Notebook:
+    """Used by the notebook's first cell when Otter is not installed, with the calls it makes:
+
+        grader = checks.Notebook("lab17_backprop.ipynb", tests_dir="tests")
+        grader.check("tlu")      # prints a PASS or FAIL line per check, returns a CheckResult
+        grader.export(files=[...])   # writes a zip of the four modules (and the notebook)
+    """
+
+    def __init__(self, nb_path=None, tests_dir="tests", **_ignored):
+        self.nb_path = nb_path
+
+    def check(self, question, global_env=None):
+        if question not in CHECKS:
+            raise ValueError(f"unknown question {question!r}; use one of {list(CHECKS)}")
+        load_student_modules()
+        total, passed, lines = run_checks(question)
+        print("\n".join(lines), flush=True)
+        return CheckResult(question, total, passed, [line for line in lines if line.startswith("FAIL")])
+
+    def check_all(self):
+        return [self.check(question) for question in CHECKS]
+
+    def export(self, nb_path=None, export_path=None, pdf=False, filtering=True, pagebreaks=True, files=None,
+               display_link=True, force_save=False, run_tests=False, ignore_log=False):
+        """Write <notebook name>_<timestamp>.zip with the modules (and the notebook if it is here)."""
+        import datetime
+        import zipfile
+        nb_path = nb_path or self.nb_path
+        names = list(files or SUBMISSION_FILES)
+        if nb_path and os.path.exists(nb_path):
+            names.insert(0, nb_path)
+        missing = [name for name in names if not os.path.exists(name)]
+        if missing:
+            print(f"not found in {os.getcwd()}: {', '.join(missing)}; run this cell in the folder of your .py files")
+            return None
+        stem = os.path.splitext(os.path.basename(nb_path or "lab17_backprop.ipynb"))[0]
+        path = export_path or f"{stem}_{datetime.datetime.now():%Y_%m_%dT%H_%M_%S}.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in names:
+                archive.write(name, os.path.basename(name))
+        note = "" if nb_path and os.path.exists(nb_path) else " (the notebook itself was not found here: it is not needed)"
+        print(f"Otter is not installed, so this cell wrote {path} with {', '.join(os.path.basename(n) for n in names)}"
+              f"{note}. Submit that zip (or the four .py files). Save your .py files before running this cell.")
+        return path
 
 
 if __name__ == "__main__":
