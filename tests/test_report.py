@@ -1,0 +1,131 @@
+"""report.png beyond its PNG header: the data it is drawn from (bars grouped and labelled by
+function, top failures counted once per submission and function, in words), integer ticks on
+the histogram's count axis, colours for any number of questions."""
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from autograder import compare, report
+from autograder.cases import Case, Matches
+from autograder.grading import CaseResult, SubmissionResult
+from autograder.labs import Question
+
+
+def fake_lab(n_questions, functions_per_question=2, cases_per_function=3):
+    """A lab of `n_questions` questions (10 points each) and its prepared cases, no reference."""
+    questions, cases = [], []
+    for q in range(n_questions):
+        functions = {f"m.f{q}_{k}": 1 for k in range(functions_per_question)}
+        questions.append(Question(f"q{q}", 10, functions))
+        for function in functions:
+            for i in range(cases_per_function):
+                case = Case(function, (np.zeros(2),), Matches(), hidden=i > 0, arg_names=("z",))
+                case.number, case.question = len(cases), f"q{q}"
+                cases.append(case)
+    lab = SimpleNamespace(name="fake", questions=questions, assignment_dir=None,
+                          points={q.name: q.points for q in questions}, reference=lambda: {})
+    shares = {f: 10 / functions_per_question for q in questions for f in q.functions}
+    return SimpleNamespace(lab=lab, cases=cases, shares=shares)
+
+
+def submission(prepared, name, fail=lambda case: None, total=None):
+    """A graded submission: `fail(case)` gives a failing message or None."""
+    results = []
+    for case in prepared.cases:
+        message = fail(case)
+        results.append(CaseResult(case, message is None, message or ""))
+    scores = {q.name: 0.0 for q in prepared.lab.questions}
+    result = SubmissionResult(name, scores, prepared.lab.points, results)
+    if total is not None:
+        result.scores = {prepared.lab.questions[0].name: total, **{q.name: 0.0 for q in prepared.lab.questions[1:]}}
+    return result
+
+
+def test_the_pass_rate_bars_are_grouped_and_labelled_by_function():
+    prepared = fake_lab(3)
+    results = [submission(prepared, "a", lambda c: "raised ValueError: bad" if c.function == "m.f1_0" else None),
+               submission(prepared, "b")]
+    data = report.report_data(prepared, results)
+    assert [f["name"] for f in data["functions"]] == ["f0_0", "f0_1", "f1_0", "f1_1", "f2_0", "f2_1"]
+    xs = {}
+    for bar in data["bars"]:
+        xs.setdefault(bar["function"], []).append(bar["x"])
+    for function, positions in xs.items():
+        assert positions == list(range(positions[0], positions[0] + 3)), function  # contiguous
+    starts = sorted(p[0] for p in xs.values())
+    assert all(b - a == 4 for a, b in zip(starts, starts[1:]))  # 3 bars and a gap
+    for label in data["functions"]:
+        mine = [b["x"] for b in data["bars"] if b["function"].endswith(label["name"])]
+        assert label["x"] == pytest.approx(np.mean(mine))
+    rates = {b["function"]: b["rate"] for b in data["bars"]}
+    assert rates["m.f1_0"] == 0.5 and rates["m.f0_0"] == 1.0
+    assert len({b["color"] for b in data["bars"]}) == 3
+
+
+def test_top_failures_count_a_submission_once_per_function_in_words():
+    prepared = fake_lab(2)
+    many = lambda case: (compare.Finding("result", f"{case.number} of 9 values differ", "expected 0.5, got 1.5",
+                                         "off by a factor of N") if case.function == "m.f0_0" else
+                         "raised ValueError: operands could not be broadcast together with shapes (4,3) (4,)"
+                         if case.function == "m.f1_1" else None)
+    results = [submission(prepared, f"s{i}", many) for i in range(3)] + [submission(prepared, "clean")]
+    top = report.report_data(prepared, results)["top_failures"]
+    assert top[0] == "f0_0: off by a factor of N (3 submissions)"  # 3 cases each, counted once per submission
+    assert top[1].startswith("f1_1: a sum or max over the last axis lost that axis") and top[1].endswith("(3 submissions)")
+    assert len(top) == 2
+    for line in top:
+        assert "#" not in line and re.match(r"^[\w, ]+: .+ \(\d+ submissions?\)$", line)
+
+
+def test_failures_without_a_likely_mistake_group_without_numbers():
+    prepared = fake_lab(1)
+    fails = lambda case: compare.Finding("result", f"{case.number + 1} of 7 values differ", f"expected {case.number}")
+    top = report.report_data(prepared, [submission(prepared, "a", fails), submission(prepared, "b", fails)])["top_failures"]
+    assert top == ["f0_0: result: wrong values (2 submissions)", "f0_1: result: wrong values (2 submissions)"]
+
+
+def test_a_status_shared_by_whole_questions_is_one_top_failure():
+    prepared = fake_lab(3)
+    broken = lambda case: "module m.py could not be imported: SyntaxError: bad (m.py, line 3)"
+    top = report.report_data(prepared, [submission(prepared, "a", broken)])["top_failures"]
+    assert top == ["every function of q0, q1, q2: module m.py could not be imported (1 submission)"]
+
+
+def test_long_labels_wrap_and_shorten_at_spaces_only():
+    text = "mlp_backward: " + " ".join(f"word{i}" for i in range(80)) + " (3 submissions)"
+    label = report.wrap_label(text, width=60, lines=2)
+    lines = label.split("\n")
+    assert len(lines) == 2 and all(len(line) <= 60 for line in lines)
+    words = set(text.split())
+    assert all(word in words for word in label.replace(" ...", "").split())
+    assert report.wrap_label("short label (1 submission)") == "short label (1 submission)"
+
+
+def test_the_histogram_counts_in_whole_submissions():
+    prepared = fake_lab(10)  # 100 points
+    results = [submission(prepared, "a", total=100.0), submission(prepared, "b", total=95.5)]
+    data = report.report_data(prepared, results)
+    assert data["edges"][0] == 0 and data["edges"][-1] == 100
+    assert sum(data["counts"]) == 2 and data["counts"][-1] == 2  # full marks fall in the last bin
+    import matplotlib.pyplot as plt
+    fig = report.report_figure(prepared, results)
+    fig.canvas.draw()
+    ticks = fig.axes[0].get_yticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+    assert fig.axes[0].get_ylabel() == "submissions"
+    labels = [t.get_text() for t in fig.axes[1].get_xticklabels()]
+    assert labels == [f["name"] for f in data["functions"]]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("n", [1, 7, 12, 25])
+def test_any_number_of_questions_has_colours(n, tmp_path):
+    prepared = fake_lab(n, functions_per_question=1, cases_per_function=1)
+    colors = report.question_colors(prepared.lab.questions)
+    assert list(colors) == [q.name for q in prepared.lab.questions]
+    assert len(set(colors.values())) == n
+    results = [submission(prepared, "a", lambda c: "raised KeyError: 'x'" if c.number % 2 else None)]
+    report.report_png(tmp_path / "report.png", prepared, results)
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
