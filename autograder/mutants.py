@@ -3,8 +3,10 @@
 A lab's solutions/<lab>/mistakes.py lists MISTAKES (each a small edit of the reference that
 must lose points in its `part`) and VARIANTS (correct rewrites that must score full marks),
 with `apply(edits, sources)`. `run` grades them all like any batch and reports, per mistake,
-the points lost in its own part and elsewhere.
+the points lost in its own function, in its own part and elsewhere; `summary` prints them as
+a table (every mistake with its function's points and the points it costs).
 """
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +23,18 @@ class Verdict:
     lost_own: float
     lost_elsewhere: dict
     total: float
+    function: str = ""            # "module.name" of the function the mistake is in
+    function_points: float = 0.0  # that function's points
+    lost_function: float = 0.0    # points it lost in that function
 
     @property
     def caught(self):
         return self.lost_own > 0
+
+    @property
+    def share_lost(self):
+        """The part of its function's points the mistake costs (0 to 1)."""
+        return self.lost_function / self.function_points if self.function_points else 0.0
 
 
 def load_bank(lab):
@@ -53,26 +63,62 @@ def run(lab, settings, jobs=None, log=lambda *a: None, progress=False):
         folders = write_bank(lab, bank, Path(tmp) / "bank")
         rows = batch.grade_batch(lab, [f for _, _, f in folders.values()], Path(tmp) / "out", settings,
                                  jobs=jobs, log=log, progress=progress)
+        functions = {name: function_scores(Path(tmp) / "out" / "submissions" / name / "results.json")
+                     for name in folders}
     by_name = {row["file"]: row for row in rows}
     mistakes, variants = [], []
     for name, (kind, entry, _) in folders.items():
         row = by_name[name]
         part = getattr(entry, "part", "")
         lost = {q: round(full[q] - float(row[q]), 2) for q in full}
+        function = full_name(lab, part, getattr(entry, "function", ""))
+        earned, points = functions[name].get(function, (0.0, 0.0))
         verdict = Verdict(name, part, lost.get(part, 0.0), {q: v for q, v in lost.items() if q != part and v > 0},
-                          float(row["total_points_earned"]))
+                          float(row["total_points_earned"]), function, round(points, 2), round(points - earned, 2))
         (mistakes if kind == "mistake" else variants).append(verdict)
     return mistakes, variants
 
 
+def function_scores(results_file):
+    """{function: (earned, points)} from a results.json written by report.results_json."""
+    try:
+        functions = json.loads(Path(results_file).read_text())["extra_data"]["functions"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {f: (float(v["earned"]), float(v["points"])) for f, v in functions.items()}
+
+
+def full_name(lab, part, function):
+    """"module.name" of a bank entry's function ("heaviside"), looked up in its part first."""
+    questions = sorted(lab.questions, key=lambda q: q.name != part)
+    for q in questions:
+        for name in q.functions:
+            if name.split(".")[1] == function or name == function:
+                return name
+    return function
+
+
+def table(mistakes):
+    """Every mistake with its function's points and the points it costs, one row each; a
+    mistake that costs less than half of its function's points is marked."""
+    rows = [("", "mistake", "part", "function", "points", "lost", "share", "elsewhere")]
+    for m in mistakes:
+        flag = "ESCAPED" if not m.caught else "< half" if m.share_lost < 0.5 else ""
+        rows.append((flag, m.name, m.part, m.function.split(".")[-1], f"{m.function_points:g}", f"{m.lost_function:g}",
+                     f"{100 * m.share_lost:.0f}%", ", ".join(f"{q} -{v:g}" for q, v in m.lost_elsewhere.items())))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {4, 5, 6}
+    return ["  " + "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            for row in rows]
+
+
 def summary(mistakes, variants):
-    """Lines of the mutation report."""
+    """Lines of the mutation report: the score, the table of every mistake, the variants."""
     caught = [m for m in mistakes if m.caught]
     lines = [f"mutation score: {len(caught)}/{len(mistakes)} mistakes caught ({100 * len(caught) / max(1, len(mistakes)):.1f}%)"]
-    for m in mistakes:
-        flag = "caught " if m.caught else "ESCAPED"
-        leak = f"; also lost {m.lost_elsewhere}" if m.lost_elsewhere else ""
-        lines.append(f"  {flag} {m.name:45} -{m.lost_own:<6g} in {m.part}{leak}")
+    lines += table(mistakes)
+    cheap = [m for m in mistakes if m.caught and m.share_lost < 0.5]
+    lines.append(f"mistakes that cost less than half of their function's points: {len(cheap)}/{len(mistakes)}")
     full = [v for v in variants if v.total >= 100]
     lines.append(f"correct variants at full marks: {len(full)}/{len(variants)}")
     for v in variants:
