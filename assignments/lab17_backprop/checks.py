@@ -4,10 +4,13 @@ Run them from this folder:
 
     python checks.py              # all five questions
     python checks.py backprop     # one question: tlu, activations, forward, backprop, training
+    python checks.py --time-limit 20 training    # more time per check on a slow computer
 
-Every check prints one line, PASS or FAIL; a FAIL says which function, on which input, what was
-expected beside what came back, the likely mistake, the lecture equation to reread and a line
-that reproduces it. The exit status is 0 when everything passes and 1 otherwise.
+Every check prints one line, PASS or FAIL, as soon as it finishes; a FAIL says which function, on
+which input, what was expected beside what came back, the likely mistake, the lecture equation to
+reread and a line that reproduces it. Every check has a time limit (TIME_LIMIT, 5 s): a function
+that loops forever gives one FAIL line and the run goes on. The exit status is 0 when everything
+passes and 1 otherwise.
 
 In the notebook, grader.check("tlu") calls checks.run("tlu", quiet=True): it returns True when
 every check passes and otherwise raises AssertionError listing the FAIL lines.
@@ -21,8 +24,11 @@ correct answer has, or derivatives measured here with central differences of you
 import contextlib
 import importlib
 import inspect
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
 
@@ -57,6 +63,17 @@ RTOL, ATOL = 1e-7, 1e-9
 XOR_LOSS_BELOW = 0.01
 
 STUDENT_MODULES = ["activations", "tlu", "mlp", "backprop"]  # in dependency order
+
+# Seconds a check may take. The slowest check (XOR training, 1000 epochs) takes well under a
+# second with a correct solution; a check still running at the limit is stopped and reported as
+# a loop that never ends. `python checks.py --time-limit 20` gives a slow computer more time.
+TIME_LIMIT = 5.0
+# Where the checks run (see run_limited): "fork" (a child process per check, killed at the limit)
+# on Linux; "thread" on Windows (no fork) and macOS (fork is unsafe there after NumPy and the
+# system libraries are loaded, which is why Python itself stopped using it by default).
+# CHECKS_RUN_IN=thread or =fork overrides the choice.
+RUN_IN = os.environ.get("CHECKS_RUN_IN") or (
+    "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux") else "thread")
 
 QUESTIONS = {  # question: (part, points)
     "tlu": ("Part A, tlu.py", 15),
@@ -115,6 +132,11 @@ class CheckFailed(Exception):
 
 class ModuleProblem(Exception):
     """A student module could not be imported."""
+
+
+class TookTooLong(BaseException):
+    """Raised inside a check when its time is up. A BaseException, so that a student's
+    `except Exception:` does not swallow it."""
 
 
 def fail(function, problem, given=None, detail=None, mistake=None, repro=None):
@@ -267,11 +289,13 @@ def no_warnings(function, given, repro=None, mistake=OVERFLOW_HINT):
 # Calling the student's functions
 # ---------------------------------------------------------------------------------------------
 _MODULES = {}  # name -> module, or the ModuleProblem met while importing it
+_LOOPING = set()  # functions that ran out of time in this run: later checks skip calling them
 
 
 def load_student_modules():
     """(Re)import the four modules from this folder, so the checks see the files as saved now."""
     _MODULES.clear()
+    _LOOPING.clear()
     for name in STUDENT_MODULES:
         try:
             module = sys.modules.get(name)
@@ -298,6 +322,8 @@ def student(module_name, function_name):
     target = getattr(module, function_name)
     if not callable(target):
         return target
+    if function_name in _LOOPING:   # already reported: do not wait for it again
+        raise TookTooLong(function_name)
     return _keeps_inputs(function_name, target)
 
 
@@ -1257,25 +1283,141 @@ def run_one(check_fn):
         return False, f"FAIL  {name}: not written yet (NotImplementedError)", name
     except ModuleProblem as exc:
         return False, f"FAIL  {exc}", str(exc)
-    except Exception as exc:  # noqa: BLE001 - any crash of the student's code is a FAIL line
+    except TookTooLong as exc:
+        if exc.args:   # a function that already ran out of time in this run
+            return False, _too_long_line(exc.args[0]), exc.args[0]
+        name, where = _stopped_where(exc, check_fn.target)
+        return False, _too_long_line(name, where), name
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any crash of the student's code is a FAIL line
         return False, f"FAIL  {check_fn.title}\n{_indent(_crash_text(check_fn, exc))}", None
     return True, f"PASS  {check_fn.title}", None
 
 
-def run_checks(question):
-    """Run one question's checks. Returns (n_checks, n_passed, lines), one line (or block) per check.
+def _too_long_line(name, where=""):
+    return f"FAIL  {name}: took longer than {TIME_LIMIT:g} s: look for a loop that never ends{where}"
+
+
+def _stopped_where(exc, fallback):
+    """(the student's function the check called, ' (stopped at file, line n[, in helper])')."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_student_file(f.filename)]
+    if not frames:
+        return fallback, ""
+    inner = frames[-1]
+    helper = f", in {inner.name}" if inner.name != frames[0].name else ""
+    return frames[0].name, f" (stopped at {os.path.basename(inner.filename)}, line {inner.lineno}{helper})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Every check within a time limit
+# ---------------------------------------------------------------------------------------------
+GRACE = 2.0  # seconds after the limit for the check to report (see below) before it is killed
+
+
+def run_limited(check_fn):
+    """run_one(check_fn), stopped after TIME_LIMIT seconds. Returns (passed, line, key).
+
+    "fork": the check runs in a forked child process. At the limit an alarm raises TookTooLong
+    inside the child, whose traceback names the student's function that was running; a child that
+    does not answer GRACE seconds later (stuck inside a NumPy call) is killed.
+    "thread" (platforms without a safe fork: Windows, macOS): the check runs in a thread; at the
+    limit TookTooLong is raised in that thread (PyThreadState_SetAsyncExc), which stops any loop
+    of Python code. A thread stuck inside one NumPy call cannot be stopped: it is left to finish
+    in the background and the run moves on."""
+    if TIME_LIMIT is None or TIME_LIMIT <= 0:
+        return run_one(check_fn)
+    if RUN_IN == "fork" and not multiprocessing.current_process().daemon:   # a daemon may not fork children
+        return _run_forked(check_fn)
+    return _run_threaded(check_fn)
+
+
+def _on_alarm(signum, frame):
+    raise TookTooLong()
+
+
+def _child(check_fn, send):
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
+    try:
+        result = run_one(check_fn)
+    except BaseException as exc:  # noqa: BLE001 - the alarm between run_one's handlers
+        result = (False, _too_long_line(check_fn.target), check_fn.target) if isinstance(exc, TookTooLong) else \
+            (False, f"FAIL  {check_fn.title}\n{_indent(_crash_text(check_fn, exc))}", None)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    send.send(result)
+    send.close()
+
+
+def _run_forked(check_fn):
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):   # or the child would print the parent's buffered text again
+        stream.flush()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # Python 3.12+ warns about fork in a Jupyter kernel
+        child = context.Process(target=_child, args=(check_fn, send), daemon=True)
+        child.start()
+    send.close()
+    result, timed_out = None, False
+    try:
+        if receive.poll(TIME_LIMIT + GRACE):
+            result = receive.recv()
+        else:
+            timed_out = True
+    except (EOFError, OSError):   # the child ended without an answer
+        pass
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receive.close()
+    if result is not None:
+        return result
+    if timed_out:
+        return False, _too_long_line(check_fn.target), check_fn.target
+    return (False, f"FAIL  {check_fn.title}\n" + _indent(
+        f"{check_fn.target}: the check ended without a result (exit code {child.exitcode}): "
+        "os._exit, a crash of Python or not enough memory"), None)
+
+
+def _run_threaded(check_fn):
+    box = []
+    worker = threading.Thread(target=lambda: box.append(run_one(check_fn)), daemon=True)
+    worker.start()
+    worker.join(TIME_LIMIT)
+    if worker.is_alive():
+        import ctypes
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(TookTooLong))
+        worker.join(GRACE)
+    if box:
+        return box[0]
+    return False, _too_long_line(check_fn.target) + " (it is still running: restart the kernel when you have fixed it)", \
+        check_fn.target
+
+
+def run_checks(question, emit=None):
+    """Run one question's checks, each within TIME_LIMIT. Returns (n_checks, n_passed, lines), one
+    line (or block) per check; emit(line) is called with each line as soon as its check finishes.
 
     A function that is not written yet gives a single FAIL line, however many checks need it;
-    a module that does not import gives a single FAIL line too."""
+    so do a module that does not import and a function that loops forever."""
     lines, passed, reported = [], 0, set()
     for check_fn in CHECKS[question]:
-        ok, line, key = run_one(check_fn)
+        ok, line, key = run_limited(check_fn)
         passed += ok
+        if key is not None and "took longer than" in line:
+            _LOOPING.add(key)
         if key is None or key not in reported:
             lines.append(line)
+            if emit:
+                emit(line)
         if key is not None:
             reported.add(key)
     return len(CHECKS[question]), passed, lines
+
+
+def _print_now(line):
+    print(line, flush=True)
 
 
 def _summary(question, total, passed):
@@ -1292,10 +1434,10 @@ def run(question, quiet=False):
     if question not in CHECKS:
         raise ValueError(f"unknown question {question!r}; use one of {list(CHECKS)}")
     load_student_modules()
-    total, passed, lines = run_checks(question)
+    total, passed, lines = run_checks(question, None if quiet else _print_now)
     summary = _summary(question, total, passed)
     if not quiet:
-        print("\n".join(lines + [summary]))
+        print(summary, flush=True)
     if passed < total:
         failures = [line for line in lines if line.startswith("FAIL")]
         report = "\n".join([summary] + failures)
@@ -1304,8 +1446,19 @@ def run(question, quiet=False):
 
 
 def main(argv=None):
-    """python checks.py [question ...]: exit status 0 when every check passes, 1 otherwise."""
-    names = list(sys.argv[1:] if argv is None else argv) or list(CHECKS)
+    """python checks.py [--time-limit SECONDS] [question ...]: exit status 0 when every check
+    passes, 1 otherwise."""
+    global TIME_LIMIT
+    names = list(sys.argv[1:] if argv is None else argv)
+    if "--time-limit" in names:
+        at = names.index("--time-limit")
+        try:
+            TIME_LIMIT = float(names[at + 1])
+        except (IndexError, ValueError):
+            print("--time-limit needs a number of seconds, e.g. --time-limit 20", file=sys.stderr)
+            return 2
+        del names[at:at + 2]
+    names = names or list(CHECKS)
     unknown = [n for n in names if n not in CHECKS]
     if unknown:
         print(f"unknown question(s) {unknown}; use one of {list(CHECKS)}", file=sys.stderr)
@@ -1314,10 +1467,9 @@ def main(argv=None):
     all_total = all_passed = 0
     for name in names:
         part, points = QUESTIONS[name]
-        print(f"== {name} ({part}, {points} points) ==")
-        total, passed, lines = run_checks(name)
-        print("\n".join(lines))
-        print(_summary(name, total, passed) + "\n")
+        print(f"== {name} ({part}, {points} points) ==", flush=True)
+        total, passed, lines = run_checks(name, _print_now)
+        print(_summary(name, total, passed) + "\n", flush=True)
         all_total, all_passed = all_total + total, all_passed + passed
     if all_passed == all_total:
         print(f"Summary: all {all_total} checks passed.")
@@ -1365,8 +1517,7 @@ class Notebook:
         if question not in CHECKS:
             raise ValueError(f"unknown question {question!r}; use one of {list(CHECKS)}")
         load_student_modules()
-        total, passed, lines = run_checks(question)
-        print("\n".join(lines), flush=True)
+        total, passed, lines = run_checks(question, _print_now)
         return CheckResult(question, total, passed, [line for line in lines if line.startswith("FAIL")])
 
     def check_all(self):
