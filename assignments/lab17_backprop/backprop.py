@@ -12,7 +12,7 @@ from mlp import init_params, mlp_forward
 
 def one_hot(y, num_classes):
     """One-hot encoding: labels y of shape (N,) (ints in [0, K)) give a float array (N, K)."""
-    raise NotImplementedError('one_hot: start from np.zeros((N, num_classes)) and put a 1.0 at column y[i] of row i')
+    raise NotImplementedError("one_hot: a float (N, num_classes) array of zeros with a single 1.0 per row, in the column of that row's label; the width is num_classes, not the largest label + 1")
 
 
 def cross_entropy(P, y):
@@ -21,7 +21,7 @@ def cross_entropy(P, y):
     - P: predicted probabilities, shape (N, K); y: int labels, shape (N,)
     Returns a float. The clip keeps log finite when P[i, y_i] is 0.
     """
-    raise NotImplementedError('cross_entropy: pick P[i, y_i] for every row, clip to [1e-12, 1], then the mean of -log')
+    raise NotImplementedError("cross_entropy: only each row's probability of its true class counts; clip it to [1e-12, 1] so that log never sees 0; the loss is the mean over the rows, one float")
 
 
 def mse(Y_hat, Y):
@@ -29,7 +29,7 @@ def mse(Y_hat, Y):
 
     - Y_hat, Y: shape (N, K). Returns a float.
     """
-    raise NotImplementedError('mse: sum of squares over everything, divided by 2N (N = number of rows)')
+    raise NotImplementedError('mse: (1 / 2N) times the sum of all squared errors, with N the number of rows (samples), not the number of entries')
 
 
 LOSSES = {"cross_entropy": cross_entropy, "mse": mse}
@@ -42,7 +42,7 @@ def dense_backward(dZ, A_prev, W):
     Returns (dA_prev, dW, db): dA_prev = dZ W (N, n_in); dW = dZ^T A_prev (n_out, n_in);
     db = sum of dZ over the batch (n_out,).
     """
-    raise NotImplementedError('dense_backward: dW = dZ.T @ A_prev, db = dZ summed over axis 0 (not averaged), dA_prev = dZ @ W')
+    raise NotImplementedError('dense_backward: the chain rule through Z = A_prev W^T + b (notebook Part D); each gradient has the shape of what it differentiates (dW like W, db like b, dA_prev like A_prev); db sums over the batch and does not average, since the 1/N is already in dZ')
 
 
 def mlp_backward(Y, params, cache, activations, loss="cross_entropy"):
@@ -58,7 +58,7 @@ def mlp_backward(Y, params, cache, activations, loss="cross_entropy"):
     """
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}")
-    raise NotImplementedError("mlp_backward: start with dZ of the output layer, then walk the layers backwards with dense_backward and phi'(Z)")
+    raise NotImplementedError("mlp_backward: delta of the output layer first (notebook Part D: softmax with cross-entropy, or mse), then from the last layer down: dense_backward, and phi' of the layer below at its pre-activation Z from the cache, not at A")
 
 
 def numerical_gradient(f, x, h=1e-5):
@@ -68,7 +68,7 @@ def numerical_gradient(f, x, h=1e-5):
     - x: array of any shape; it is left exactly as it was
     Returns g, an array shaped like x.
     """
-    raise NotImplementedError('numerical_gradient: loop over every index of a float copy of x (np.ndindex); nudge one entry by +h and -h, then put it back')
+    raise NotImplementedError('numerical_gradient: central differences, one entry of x at a time, for x of any shape (np.ndindex visits every index); nudge a float copy and put each entry back, so that x itself never changes')
 
 
 def gradient_descent_step(params, grads, lr):
@@ -76,7 +76,7 @@ def gradient_descent_step(params, grads, lr):
 
     Returns a new list of (W, b) tuples shaped like params.
     """
-    raise NotImplementedError('gradient_descent_step: build new arrays (W - lr * dW, b - lr * db); do not use -= on the old ones')
+    raise NotImplementedError("gradient_descent_step: one step against the gradient for every W and b, returned as new arrays; an in-place update would change the caller's params")
 
 
 def train(X, Y, layer_sizes, activations, loss="cross_entropy", lr=0.5, epochs=1000, seed=0):
@@ -90,5 +90,5 @@ def train(X, Y, layer_sizes, activations, loss="cross_entropy", lr=0.5, epochs=1
         raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}")
     params = init_params(layer_sizes, seed)
     losses = []
-    raise NotImplementedError('train: for each epoch: out, cache = mlp_forward(...); append LOSSES[loss](out, Y); grads = mlp_backward(...); params = gradient_descent_step(...)')
+    raise NotImplementedError('train: every epoch on the full batch: forward pass, record the loss of that output (before the update), backward pass, gradient step; keep the params the step returns')
     return params, losses

@@ -267,8 +267,9 @@ def expect_gradient(function, got, numeric, given, against, mistake=None, repro=
              detail + difference_report(got, numeric, mismatch), _mistake_text(mistake, got), repro)
 
 
-OVERFLOW_HINT = ("np.exp of a large positive number overflows; rewrite so every exponent is <= 0 "
-                 "(for example e^z / (1 + e^z) where z < 0, or subtract the row maximum)")
+OVERFLOW_HINT = ("np.exp of a large positive number overflows; rewrite so that every exponent is <= 0: for the "
+                 "sigmoid with e = e^-|z|, 1 / (1 + e) where z >= 0 and e / (1 + e) where z < 0 (np.where computes "
+                 "both branches everywhere, so each must be safe for every z); for softmax subtract the row maximum")
 
 
 @contextlib.contextmanager
@@ -727,8 +728,11 @@ def check_tanh_grad():
 
     def mistake(got, z):
         if got is not None and got.shape == z.shape and np.allclose(got, tanh(z)):
-            return ("your tanh_grad returns tanh(z) itself: 2 sigma(2z) - 1 (the slide's eq. (16)) is an identity "
-                    "for tanh, not its derivative; use 1 - tanh(z)^2")
+            return ("your tanh_grad returns tanh(z) itself (2 sigma(2z) - 1 is tanh written with the sigmoid): the "
+                    "slide's eq. (16), phi'(z) = 2 phi(2z) - 1, is not the derivative; use 1 - tanh(z)^2")
+        if got is not None and got.shape == z.shape and np.allclose(got, 2 * tanh(2 * z) - 1):
+            return ("you coded the slide's eq. (16), phi'(z) = 2 phi(2z) - 1, literally with phi = tanh; it is not the "
+                    "derivative of tanh (at z = 0 it gives -1, but tanh rises there with slope 1); use 1 - tanh(z)^2")
         return "tanh'(z) = 1 - tanh(z)^2, taken at z"
 
     _derivative_check("tanh_grad", derivative, tanh, z, code, mistake, golden=([0.0], [1.0]))
@@ -839,7 +843,7 @@ def check_softmax_jacobian_batch():
     numeric = np.array([jacobian_differences(softmax, row) for row in Z])
     expect_gradient("softmax_jacobian", got, numeric, shape_of("Z", Z),
                     "central differences of your softmax, row by row",
-                    "one (K, K) Jacobian per row: s[..., :, None] * eye(K) - s[..., :, None] * s[..., None, :]",
+                    "one (K, K) Jacobian per row of Z, each built from that row's softmax (a batch axis in front)",
                     f"{code}; activations.softmax_jacobian(z)")
 
 
@@ -1044,8 +1048,8 @@ def check_dense_backward():
         "db": central_differences(lambda b_: loss(b_=b_), b),
     }
     mistakes = {
-        "dA_prev": "dA_prev = dZ @ W has A_prev's shape (N, n_in)",
-        "dW": "dW = dZ.T @ A_prev has W's shape (n_out, n_in); a gradient always has its parameter's shape",
+        "dA_prev": "dA_prev has A_prev's shape (N, n_in): dZ (N, n_out) meets W (n_out, n_in) on n_out",
+        "dW": "dW has W's shape (n_out, n_in), like every gradient has its parameter's shape: dZ^T A_prev, not A_prev^T dZ",
         "db": "db = dZ summed over the batch (axis 0), not averaged: the 1/N already sits in dZ",
     }
     for name, got in zip(["dA_prev", "dW", "db"], result):
@@ -1072,7 +1076,7 @@ def _backward_mistake(N, numeric, label):
     """Word the likely mistake from how got differs from the numerical gradient."""
     def mistake(got):
         if got is None:
-            return (f"{label} has the shape of its parameter: dW = dZ.T @ A_prev is (n_out, n_in) like W, "
+            return (f"{label} has the shape of its parameter: dW is (n_out, n_in) like W, "
                     "db = dZ summed over axis 0 is (n_out,) like b")
         ratio = float(np.sum(got * numeric) / max(np.sum(numeric * numeric), 1e-300))
         if np.allclose(got, ratio * numeric, rtol=1e-4, atol=1e-12):
@@ -1084,7 +1088,7 @@ def _backward_mistake(N, numeric, label):
                         "(dZ_L already holds it; db sums dZ over the batch, it does not average)")
             return f"every entry is {ratio:.4g} times the numerical one: a constant factor is off"
         return ("the hidden layers use phi'(Z) at the pre-activation Z (cache[l][1]), not at A; "
-                "dA_prev = dZ @ W, dW = dZ.T @ A_prev, db = dZ summed over axis 0")
+                "then dense_backward gives dA_prev (like A_prev), dW (like W) and db (dZ summed over the batch)")
     return mistake
 
 

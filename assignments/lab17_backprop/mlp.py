@@ -44,7 +44,7 @@ def dense_forward(X, W, b):
     - X: shape (N, n_in); W: shape (n_out, n_in); b: shape (n_out,)
     Returns Z of shape (N, n_out).
     """
-    raise NotImplementedError('dense_forward: z = W x + b for every row x of X: X @ W.T + b, shape (N, n_out)')
+    raise NotImplementedError("dense_forward: the lecture's z = W x + b for every row x of X at once; W is (n_out, n_in), one unit per row, so mind the transpose; the result is (N, n_out)")
 
 
 def mlp_forward(X, params, activations):
@@ -57,7 +57,7 @@ def mlp_forward(X, params, activations):
     """
     if len(params) != len(activations):
         raise ValueError(f"{len(params)} layers but {len(activations)} activation names")
-    raise NotImplementedError('mlp_forward: loop over (W, b) and the names: Z = dense_forward(A, W, b); store (A, Z) in the cache; A = activate(Z, name)')
+    raise NotImplementedError("mlp_forward: eqs. (6)-(12) with biases, layer after layer: the pre-activation, its (input, pre-activation) pair into the cache for backprop, then the activation, which is the next layer's input")
 
 
 def predict(X, params, activations):
@@ -66,4 +66,4 @@ def predict(X, params, activations):
     Returns labels of shape (N,) with an integer dtype: the argmax over the outputs, or
     out[:, 0] >= 0.5 (as 0 or 1) when the network has a single output unit.
     """
-    raise NotImplementedError('predict: out, _ = mlp_forward(...); one output unit: (out[:, 0] >= 0.5) as int; else argmax over axis 1')
+    raise NotImplementedError('predict: Fig. 10-9: the most probable class of each row; a single output unit is a probability, thresholded at 0.5 (0.5 itself gives 1); labels are ints')

@@ -15,7 +15,7 @@ def heaviside(z):
     - z: array of any shape (or a scalar)
     Returns a float64 array of the same shape as z.
     """
-    raise NotImplementedError('heaviside: 1.0 where z >= 0 (z = 0 included), else 0.0; np.where does it')
+    raise NotImplementedError("heaviside: the slide's heaviside step, elementwise; the trap is the tie: heaviside(0) is 1, and the result is float64")
 
 
 def sign(z):
@@ -25,7 +25,7 @@ def sign(z):
     - z: array of any shape (or a scalar)
     Returns a float64 array of the same shape as z.
     """
-    raise NotImplementedError('sign: three cases, and sign(0) is 0.0; np.sign does it, as float')
+    raise NotImplementedError('sign: three cases, and the tie gives 0: sign(0) is 0.0; return float64, not ints')
 
 
 STEPS = {"heaviside": heaviside, "sign": sign}
@@ -47,7 +47,7 @@ def tlu(X, w, b=0.0, step="heaviside"):
     - step: "heaviside" or "sign"
     Returns step(X @ w + b): shape (N,) for X (N, D), a 0-d array for x (D,).
     """
-    raise NotImplementedError('tlu: z = X @ w + b (eq. (1) plus the bias), then the named step; STEPS maps names to functions')
+    raise NotImplementedError('tlu: eq. (1) plus the bias for every row of X at once, then the step named by `step` (STEPS maps names to functions); one input x of shape (D,) gives one number')
 
 
 def perceptron_layer(X, W, b, step="heaviside"):
@@ -59,7 +59,7 @@ def perceptron_layer(X, W, b, step="heaviside"):
     - b: biases, shape (n_out,)
     Returns an array of shape (N, n_out).
     """
-    raise NotImplementedError('perceptron_layer: one TLU per row of W: Z = X @ W.T + b has shape (N, n_out); then the step')
+    raise NotImplementedError("perceptron_layer: eq. (1) for every unit at once: W holds one unit per row (the slide's output 1, 2, 3), so mind which factor is transposed; the result is (N, n_out)")
 
 
 def perceptron_train(X, y, lr=1.0, epochs=10):
@@ -77,5 +77,5 @@ def perceptron_train(X, y, lr=1.0, epochs=10):
     w = np.zeros(X.shape[1])
     b = 0.0
     errors = []
-    raise NotImplementedError('perceptron_train: for each epoch, for each sample in order: predict with heaviside, count a mistake, then update w and b')
+    raise NotImplementedError("perceptron_train: Rosenblatt's rule one sample at a time, in order: predict with the current w and b, count the mistake, then update; errors holds the number of mistakes of each epoch")
     return w, float(b), errors

@@ -23,7 +23,7 @@ def sigmoid(z):
     Must stay finite and warning-free for |z| up to 1e3: sigmoid(-1000) is 0.0.
     Returns a float64 array of the same shape as z.
     """
-    # BEGIN SOLUTION hint: eq. (13); np.exp(-z) overflows for z = -1000, so use e^z / (1 + e^z) where z < 0
+    # BEGIN SOLUTION hint: eq. (13), but e^-z overflows at z = -1000; with e = e^-|z| (never above 1) it is 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0; np.where computes both branches everywhere, so each branch must be safe for every z
     z = np.asarray(z, dtype=float)
     e = np.exp(-np.abs(z))  # never overflows: the exponent is <= 0
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -32,7 +32,7 @@ def sigmoid(z):
 
 def sigmoid_grad(z):
     """Derivative of the sigmoid, eq. (14): sigma'(z) = sigma(z) (1 - sigma(z)), taken at z."""
-    # BEGIN SOLUTION hint: eq. (14), evaluated at the pre-activation z (call sigmoid(z) first)
+    # BEGIN SOLUTION hint: eq. (14) at the pre-activation z: take sigma(z) first; the trap is treating z as if it were the output a
     s = sigmoid(z)
     return s * (1.0 - s)
     # END SOLUTION
@@ -40,7 +40,7 @@ def sigmoid_grad(z):
 
 def tanh(z):
     """Hyperbolic tangent, eq. (15): (e^z - e^-z) / (e^z + e^-z). Same shape as z."""
-    # BEGIN SOLUTION hint: eq. (15); np.tanh is fine, and so is 2 sigmoid(2z) - 1
+    # BEGIN SOLUTION hint: eq. (15); the formula as written is inf / inf at |z| = 1000, so use a stable form (NumPy has one; tanh(z) = 2 sigma(2z) - 1 with your stable sigmoid is another)
     return np.tanh(np.asarray(z, dtype=float))
     # END SOLUTION
 
@@ -48,10 +48,11 @@ def tanh(z):
 def tanh_grad(z):
     """Derivative of tanh: tanh'(z) = 1 - tanh(z)^2, taken at z.
 
-    The slide's eq. (16), 2 phi(2z) - 1, is not the derivative: tanh(z) = 2 sigma(2z) - 1 is an
-    identity between tanh and the sigmoid.
+    The slide's eq. (16) reads phi'(z) = 2 phi(2z) - 1. That is not the derivative of tanh (at
+    z = 0 it gives -1, but tanh rises there with slope 1); it echoes the identity
+    tanh(z) = 2 sigma(2z) - 1 between tanh and the sigmoid (Geron, ch. 10).
     """
-    # BEGIN SOLUTION hint: 1 - tanh(z)**2 (not the slide's eq. (16), which is an identity, not a derivative)
+    # BEGIN SOLUTION hint: differentiate eq. (15) and write the result with tanh(z) itself; the slide's eq. (16), phi'(z) = 2 phi(2z) - 1, is not the derivative (at z = 0 it gives -1, but tanh rises with slope 1)
     t = np.tanh(np.asarray(z, dtype=float))
     return 1.0 - t * t
     # END SOLUTION
@@ -59,21 +60,21 @@ def tanh_grad(z):
 
 def relu(z):
     """Rectified linear unit, eq. (17): max(0, z). Same shape as z."""
-    # BEGIN SOLUTION hint: eq. (17), elementwise; np.maximum does it
+    # BEGIN SOLUTION hint: eq. (17), elementwise, float64 of the same shape
     return np.maximum(0.0, np.asarray(z, dtype=float))
     # END SOLUTION
 
 
 def relu_grad(z):
     """Derivative of ReLU, eq. (18): 0.0 where z <= 0 (z = 0 included), 1.0 elsewhere."""
-    # BEGIN SOLUTION hint: eq. (18): 0 where z <= 0 (so relu'(0) = 0), else 1
+    # BEGIN SOLUTION hint: eq. (18); the tie: the slope at z = 0 is 0 in this lab, and the result is float64
     return np.where(np.asarray(z, dtype=float) > 0, 1.0, 0.0)
     # END SOLUTION
 
 
 def leaky_relu(z, alpha=0.01):
     """Leaky ReLU (Fig. 11-2): z where z > 0, alpha * z elsewhere. Same shape as z."""
-    # BEGIN SOLUTION hint: z where z > 0, alpha * z elsewhere; use the alpha you are given
+    # BEGIN SOLUTION hint: Fig. 11-2: z itself for z > 0, a line of slope alpha elsewhere; use the alpha argument, not a fixed 0.01
     z = np.asarray(z, dtype=float)
     return np.where(z > 0, z, alpha * z)
     # END SOLUTION
@@ -81,7 +82,7 @@ def leaky_relu(z, alpha=0.01):
 
 def leaky_relu_grad(z, alpha=0.01):
     """Derivative of leaky ReLU: 1.0 where z > 0, alpha elsewhere (z = 0 included)."""
-    # BEGIN SOLUTION hint: 1 where z > 0, alpha where z <= 0 (alpha, not 0)
+    # BEGIN SOLUTION hint: the slope of leaky_relu: 1 for z > 0, alpha for z <= 0 (z = 0 included); the trap is a slope of 0 instead of alpha
     z = np.asarray(z, dtype=float)
     return np.where(z > 0, 1.0, alpha)
     # END SOLUTION
@@ -96,7 +97,7 @@ def softmax(Z):
     are normalised, not z itself. Subtracting the row maximum first keeps e^z finite for
     |z| up to 1e3 and does not change the result.
     """
-    # BEGIN SOLUTION hint: subtract the max of each row (axis=-1, keepdims=True), exponentiate, divide by the row sum
+    # BEGIN SOLUTION hint: Fig. 10-9 over the last axis, row by row; e^1000 overflows, and shifting a row by its maximum changes nothing; keep the row axis when you divide, so that it broadcasts
     Z = np.asarray(Z, dtype=float)
     e = np.exp(Z - Z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -108,7 +109,7 @@ def softmax_jacobian(z):
 
     - z: shape (K,) gives J of shape (K, K); shape (N, K) gives (N, K, K), one Jacobian per row.
     """
-    # BEGIN SOLUTION hint: with s = softmax(z): diag(s) - outer(s, s), one per row for a batch
+    # BEGIN SOLUTION hint: d s_i / d z_j = s_i (delta_ij - s_j), s being the softmax of z: a diagonal part minus an outer product; for a batch, one (K, K) matrix per row
     s = softmax(z)
     eye = np.eye(s.shape[-1])
     return s[..., :, None] * eye - s[..., :, None] * s[..., None, :]

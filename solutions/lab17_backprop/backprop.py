@@ -12,7 +12,7 @@ from mlp import init_params, mlp_forward
 
 def one_hot(y, num_classes):
     """One-hot encoding: labels y of shape (N,) (ints in [0, K)) give a float array (N, K)."""
-    # BEGIN SOLUTION hint: start from np.zeros((N, num_classes)) and put a 1.0 at column y[i] of row i
+    # BEGIN SOLUTION hint: a float (N, num_classes) array of zeros with a single 1.0 per row, in the column of that row's label; the width is num_classes, not the largest label + 1
     y = np.asarray(y).astype(int)
     out = np.zeros((y.shape[0], num_classes))
     out[np.arange(y.shape[0]), y] = 1.0
@@ -26,7 +26,7 @@ def cross_entropy(P, y):
     - P: predicted probabilities, shape (N, K); y: int labels, shape (N,)
     Returns a float. The clip keeps log finite when P[i, y_i] is 0.
     """
-    # BEGIN SOLUTION hint: pick P[i, y_i] for every row, clip to [1e-12, 1], then the mean of -log
+    # BEGIN SOLUTION hint: only each row's probability of its true class counts; clip it to [1e-12, 1] so that log never sees 0; the loss is the mean over the rows, one float
     P = np.asarray(P, dtype=float)
     y = np.asarray(y).astype(int)
     picked = np.clip(P[np.arange(P.shape[0]), y], 1e-12, 1.0)
@@ -39,7 +39,7 @@ def mse(Y_hat, Y):
 
     - Y_hat, Y: shape (N, K). Returns a float.
     """
-    # BEGIN SOLUTION hint: sum of squares over everything, divided by 2N (N = number of rows)
+    # BEGIN SOLUTION hint: (1 / 2N) times the sum of all squared errors, with N the number of rows (samples), not the number of entries
     diff = np.asarray(Y_hat, dtype=float) - np.asarray(Y, dtype=float)
     return float(np.sum(diff * diff) / (2.0 * diff.shape[0]))
     # END SOLUTION
@@ -55,7 +55,7 @@ def dense_backward(dZ, A_prev, W):
     Returns (dA_prev, dW, db): dA_prev = dZ W (N, n_in); dW = dZ^T A_prev (n_out, n_in);
     db = sum of dZ over the batch (n_out,).
     """
-    # BEGIN SOLUTION hint: dW = dZ.T @ A_prev, db = dZ summed over axis 0 (not averaged), dA_prev = dZ @ W
+    # BEGIN SOLUTION hint: the chain rule through Z = A_prev W^T + b (notebook Part D); each gradient has the shape of what it differentiates (dW like W, db like b, dA_prev like A_prev); db sums over the batch and does not average, since the 1/N is already in dZ
     dZ = np.asarray(dZ, dtype=float)
     dA_prev = dZ @ np.asarray(W, dtype=float)
     dW = dZ.T @ np.asarray(A_prev, dtype=float)
@@ -77,7 +77,7 @@ def mlp_backward(Y, params, cache, activations, loss="cross_entropy"):
     """
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}")
-    # BEGIN SOLUTION hint: start with dZ of the output layer, then walk the layers backwards with dense_backward and phi'(Z)
+    # BEGIN SOLUTION hint: delta of the output layer first (notebook Part D: softmax with cross-entropy, or mse), then from the last layer down: dense_backward, and phi' of the layer below at its pre-activation Z from the cache, not at A
     _, Z_L = cache[-1]
     N = Z_L.shape[0]
     if loss == "cross_entropy":
@@ -105,7 +105,7 @@ def numerical_gradient(f, x, h=1e-5):
     - x: array of any shape; it is left exactly as it was
     Returns g, an array shaped like x.
     """
-    # BEGIN SOLUTION hint: loop over every index of a float copy of x (np.ndindex); nudge one entry by +h and -h, then put it back
+    # BEGIN SOLUTION hint: central differences, one entry of x at a time, for x of any shape (np.ndindex visits every index); nudge a float copy and put each entry back, so that x itself never changes
     x = np.array(x, dtype=float)
     g = np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -125,7 +125,7 @@ def gradient_descent_step(params, grads, lr):
 
     Returns a new list of (W, b) tuples shaped like params.
     """
-    # BEGIN SOLUTION hint: build new arrays (W - lr * dW, b - lr * db); do not use -= on the old ones
+    # BEGIN SOLUTION hint: one step against the gradient for every W and b, returned as new arrays; an in-place update would change the caller's params
     return [(W - lr * dW, b - lr * db) for (W, b), (dW, db) in zip(params, grads)]
     # END SOLUTION
 
@@ -141,7 +141,7 @@ def train(X, Y, layer_sizes, activations, loss="cross_entropy", lr=0.5, epochs=1
         raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}")
     params = init_params(layer_sizes, seed)
     losses = []
-    # BEGIN SOLUTION hint: for each epoch: out, cache = mlp_forward(...); append LOSSES[loss](out, Y); grads = mlp_backward(...); params = gradient_descent_step(...)
+    # BEGIN SOLUTION hint: every epoch on the full batch: forward pass, record the loss of that output (before the update), backward pass, gradient step; keep the params the step returns
     for _ in range(epochs):
         out, cache = mlp_forward(X, params, activations)
         losses.append(LOSSES[loss](out, Y))

@@ -44,7 +44,7 @@ def dense_forward(X, W, b):
     - X: shape (N, n_in); W: shape (n_out, n_in); b: shape (n_out,)
     Returns Z of shape (N, n_out).
     """
-    # BEGIN SOLUTION hint: z = W x + b for every row x of X: X @ W.T + b, shape (N, n_out)
+    # BEGIN SOLUTION hint: the lecture's z = W x + b for every row x of X at once; W is (n_out, n_in), one unit per row, so mind the transpose; the result is (N, n_out)
     return np.asarray(X, dtype=float) @ np.asarray(W, dtype=float).T + b
     # END SOLUTION
 
@@ -59,7 +59,7 @@ def mlp_forward(X, params, activations):
     """
     if len(params) != len(activations):
         raise ValueError(f"{len(params)} layers but {len(activations)} activation names")
-    # BEGIN SOLUTION hint: loop over (W, b) and the names: Z = dense_forward(A, W, b); store (A, Z) in the cache; A = activate(Z, name)
+    # BEGIN SOLUTION hint: eqs. (6)-(12) with biases, layer after layer: the pre-activation, its (input, pre-activation) pair into the cache for backprop, then the activation, which is the next layer's input
     A = np.asarray(X, dtype=float)
     cache = []
     for (W, b), name in zip(params, activations):
@@ -76,7 +76,7 @@ def predict(X, params, activations):
     Returns labels of shape (N,) with an integer dtype: the argmax over the outputs, or
     out[:, 0] >= 0.5 (as 0 or 1) when the network has a single output unit.
     """
-    # BEGIN SOLUTION hint: out, _ = mlp_forward(...); one output unit: (out[:, 0] >= 0.5) as int; else argmax over axis 1
+    # BEGIN SOLUTION hint: Fig. 10-9: the most probable class of each row; a single output unit is a probability, thresholded at 0.5 (0.5 itself gives 1); labels are ints
     out, _ = mlp_forward(X, params, activations)
     if out.shape[1] == 1:
         return (out[:, 0] >= 0.5).astype(int)

@@ -15,7 +15,7 @@ def heaviside(z):
     - z: array of any shape (or a scalar)
     Returns a float64 array of the same shape as z.
     """
-    # BEGIN SOLUTION hint: 1.0 where z >= 0 (z = 0 included), else 0.0; np.where does it
+    # BEGIN SOLUTION hint: the slide's heaviside step, elementwise; the trap is the tie: heaviside(0) is 1, and the result is float64
     z = np.asarray(z, dtype=float)
     return np.where(z >= 0, 1.0, 0.0)
     # END SOLUTION
@@ -28,7 +28,7 @@ def sign(z):
     - z: array of any shape (or a scalar)
     Returns a float64 array of the same shape as z.
     """
-    # BEGIN SOLUTION hint: three cases, and sign(0) is 0.0; np.sign does it, as float
+    # BEGIN SOLUTION hint: three cases, and the tie gives 0: sign(0) is 0.0; return float64, not ints
     z = np.asarray(z, dtype=float)
     return np.sign(z).astype(float)
     # END SOLUTION
@@ -53,7 +53,7 @@ def tlu(X, w, b=0.0, step="heaviside"):
     - step: "heaviside" or "sign"
     Returns step(X @ w + b): shape (N,) for X (N, D), a 0-d array for x (D,).
     """
-    # BEGIN SOLUTION hint: z = X @ w + b (eq. (1) plus the bias), then the named step; STEPS maps names to functions
+    # BEGIN SOLUTION hint: eq. (1) plus the bias for every row of X at once, then the step named by `step` (STEPS maps names to functions); one input x of shape (D,) gives one number
     step_fn = get_step(step)
     return step_fn(np.asarray(X) @ np.asarray(w) + b)
     # END SOLUTION
@@ -68,7 +68,7 @@ def perceptron_layer(X, W, b, step="heaviside"):
     - b: biases, shape (n_out,)
     Returns an array of shape (N, n_out).
     """
-    # BEGIN SOLUTION hint: one TLU per row of W: Z = X @ W.T + b has shape (N, n_out); then the step
+    # BEGIN SOLUTION hint: eq. (1) for every unit at once: W holds one unit per row (the slide's output 1, 2, 3), so mind which factor is transposed; the result is (N, n_out)
     step_fn = get_step(step)
     return step_fn(np.asarray(X) @ np.asarray(W).T + b)
     # END SOLUTION
@@ -89,7 +89,7 @@ def perceptron_train(X, y, lr=1.0, epochs=10):
     w = np.zeros(X.shape[1])
     b = 0.0
     errors = []
-    # BEGIN SOLUTION hint: for each epoch, for each sample in order: predict with heaviside, count a mistake, then update w and b
+    # BEGIN SOLUTION hint: Rosenblatt's rule one sample at a time, in order: predict with the current w and b, count the mistake, then update; errors holds the number of mistakes of each epoch
     for _ in range(epochs):
         wrong = 0
         for x_i, y_i in zip(X, y):
