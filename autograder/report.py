@@ -208,10 +208,15 @@ def by_function(results):
 
 
 def headline(failed):
-    """(likely mistake, in how many of the failed cases) of a function's failed cases; the
-    mistake is "" when none is recognised."""
+    """(likely mistake, in how many of the failed cases) of a function's failed cases: the
+    most common one, when it explains at least a third of them (a rarer one is more likely a
+    coincidence of one case's numbers); ("", 0) when there is none."""
     counts = Counter(m for m in map(lambda r: mistake_of(r.message), failed) if m)
-    return counts.most_common(1)[0] if counts else ("", 0)
+    if counts:
+        mistake, count = counts.most_common(1)[0]
+        if 3 * count >= len(failed):
+            return mistake, count
+    return "", 0
 
 
 def function_block(results, prepared, namer, parts, per_case, visibility=""):
@@ -344,7 +349,7 @@ def short_status(status):
 # ---------------------------------------------------------------------------- report.png
 PALETTE = ["#4477aa", "#ee6677", "#228833", "#ccbb44", "#aa3377", "#66ccee", "#bbbbbb"]  # Paul Tol's bright
 TOP_FAILURES = 10
-LABEL_WIDTH = 120  # characters of a top-failure line in report.png (longer ones wrap at a space)
+LABEL_WIDTH = 150  # characters of a top-failure line in report.png (longer ones wrap at a space)
 
 
 def question_colors(questions):

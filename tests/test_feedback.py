@@ -262,3 +262,12 @@ def test_a_known_mistake_on_one_item_of_train_is_named(lab, prepared, settings):
     assert case.check.judge(case, as_value(got), prepared.expected[k], settings).mistake == ""
     other = (got[0], [2 * loss for loss in got[1]])
     assert check.judge(case, as_value(other), prepared.expected[k], settings).mistake != "the loss is recorded after the update"
+
+
+def test_a_mistake_named_in_one_case_of_many_is_not_the_headline():
+    case = Case("activations.tanh", (np.zeros(2),), Matches())
+    finding = lambda mistake: CaseResult(case, False, compare.Finding("result", "2 of 2 values differ", "", mistake))
+    rare = [finding("off by a constant factor of 0.9823")] + [finding("") for _ in range(8)]
+    assert report.headline(rare) == ("", 0)
+    common = [finding("the sign is flipped")] * 3 + [finding("")] * 6
+    assert report.headline(common) == ("the sign is flipped", 3)
