@@ -8,10 +8,10 @@ A submission whose row.json exists is not graded again unless `rerun` is set, so
 interrupted batch resumes where it stopped. The same scores come out at any -j.
 """
 import json
-import os
-import shutil
-import sys
 import multiprocessing
+import os
+import signal
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,8 +20,8 @@ from pathlib import Path
 from . import report, submission
 from .grading import SubmissionResult, grade
 from .labs import prepare
-from .sandbox import isolation
-from .sandbox.session import kill_all
+from .sandbox import cleanup, isolation
+from .sandbox.session import copy_runner, kill_all
 
 
 class Progress:
@@ -58,14 +58,15 @@ def unique_names(sources):
 
 
 def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, progress=True, report_png=True):
-    """Grade every submission in `sources` into `out`; returns the grades.csv rows.
-    report_png=False skips the class report (the Otter plugin grades one submission at a time)."""
+    """Grade every submission in `sources` into `out`; returns the grades.csv rows (one for
+    every submission, whatever happens to it). report_png=False skips the class report (the
+    Otter plugin grades one submission at a time)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    strategy = isolation.choose(settings.isolation)
+    strategy = isolation.choose(settings.isolation, settings)
     log(f"isolation: {strategy.name}" + (f" (warning: {strategy.warning})" if strategy.warning else ""))
-    if strategy.name == "nobody":
-        os.chmod(out, 0o700)  # student code shares the host's files: grades and feedback are root's only
+    if strategy.shares_host:
+        os.chmod(out, 0o700)  # student code shares the host's files: grades and feedback are ours only
         exposed = isolation.hidden_material_problems([lab.reference_dir])
         if exposed:
             log(f"warning: hidden material is readable by other users: {', '.join(exposed)} (chmod -R go-rwx it)")
@@ -75,9 +76,10 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
     names = unique_names(sources)
     rows = [None] * len(sources)
     results = [None] * len(sources)
+    previous = signal.signal(signal.SIGTERM, interrupt) if is_main_thread() else None
     try:
-        prepared = prepare(lab, settings, workspace / "cases")
-        make_readable(workspace / "cases")
+        prepared = prepare(lab, settings)
+        runner = copy_runner(workspace / "runner")
         todo = []
         for i, (source, name) in enumerate(zip(sources, names)):
             row_file = out / "submissions" / name / "row.json"
@@ -91,26 +93,75 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
         if len(todo) < len(sources):
             log(f"skipping {len(sources) - len(todo)} submission(s) already graded in {out} (use --rerun to grade them again)")
         bar = Progress(len(todo)) if progress and todo else None
-        context = (prepared, strategy, settings, workspace)
+        context = (prepared, strategy, settings, workspace, runner)
+        unsaved, left = [], []
         try:
             for i, result in graded_in_turn(context, [(i, sources[i], names[i]) for i in todo], jobs):
                 results[i] = result
                 rows[i] = report.csv_row(result)
-                save_submission(out, result, prepared, rows[i])
-                report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
+                left += result.left
+                if not save(out, result, prepared, rows[i]):
+                    unsaved.append(i)
+                save_grades(out, lab, rows)
                 if bar:
                     bar.step(result.name, f"{result.total:g} points in {result.seconds:.2f} s")
         except KeyboardInterrupt:
             kill_all()
+            save_grades(out, lab, rows)
             log(f"\ninterrupted: {sum(r is not None for r in rows)} submission(s) graded are saved in {out}")
             raise
-        report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
+        for i in unsaved:   # a disk that was full a moment ago (and was freed when its sandbox closed)
+            save(out, results[i], prepared, rows[i])
+        if not save_grades(out, lab, rows):
+            raise OSError(f"could not write {out / 'grades.csv'}")
         graded = [r for r in results if r is not None]
         if graded and report_png:
             report.report_png(out / "report.png", prepared, graded)
+        log(summary(rows))
+        for path in sorted(set(left + cleanup.left_behind())):
+            log(f"warning: could not remove {path}")
         return rows
     finally:
-        shutil.rmtree(workspace, ignore_errors=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if not cleanup.remove_tree(workspace):
+            log(f"warning: could not remove the batch's working folder {workspace}")
+
+
+def summary(rows):
+    """One line: how many submissions were graded, with errors, not graded."""
+    statuses = [r["grading_status"] for r in rows if r]
+    errors = sum(s.startswith("Completed with errors") for s in statuses)
+    not_graded = sum(s.startswith("Not graded") for s in statuses)
+    return (f"{len(statuses)} submission(s): {len(statuses) - errors - not_graded} graded, "
+            f"{errors} with errors, {not_graded} not graded")
+
+
+def interrupt(signum, frame):
+    """SIGTERM ends a batch like Ctrl-C: sandboxes killed, the working folder removed."""
+    raise KeyboardInterrupt
+
+
+def is_main_thread():
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def save(out, result, prepared, row):
+    """Write one submission's files; False when the disk refused (tried again at the end)."""
+    try:
+        save_submission(out, result, prepared, row)
+        return True
+    except OSError:
+        return False
+
+
+def save_grades(out, lab, rows):
+    try:
+        report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
+        return True
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------------------- workers
@@ -149,13 +200,15 @@ def start_worker(context, slots):
     with slots.get_lock():
         slot = slots.value
         slots.value += 1
-    prepared, strategy, settings, workspace = context
-    _WORKER.update(prepared=prepared, strategy=strategy, settings=settings, workspace=workspace, slot=slot)
+    prepared, strategy, settings, workspace, runner = context
+    _WORKER.update(prepared=prepared, strategy=strategy, settings=settings, workspace=workspace,
+                   runner=runner, slot=slot)
 
 
 def grade_in_worker(source, name, slim=True):
     w = _WORKER
-    result = grade_one(w["prepared"], source, name, w["strategy"], w["settings"], w["workspace"] / f"slot{w['slot']}", w["slot"])
+    result = grade_one(w["prepared"], source, name, w["strategy"], w["settings"], w["workspace"] / f"slot{w['slot']}",
+                       w["runner"], w["slot"])
     if slim:
         for r in result.cases:
             r.case = r.case.number
@@ -170,31 +223,27 @@ def scratch_root(settings):
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
 
 
-def make_readable(folder):
-    for root, dirs, files in os.walk(folder):
-        os.chmod(root, 0o755)
-        for f in files:
-            os.chmod(os.path.join(root, f), 0o644)
-
-
-def grade_one(prepared, source, name, strategy, settings, scratch, slot):
-    """One submission, never raising: a broken one gets zeros and a clear grading_status."""
+def grade_one(prepared, source, name, strategy, settings, scratch, runner, slot):
+    """One submission, never raising: whatever goes wrong becomes its row's status."""
     lab = prepared.lab
     scratch = Path(scratch)
-    if scratch.exists():
-        shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    os.chmod(scratch, 0o711)
+
+    def zero(status):
+        return SubmissionResult(name, {q.name: 0.0 for q in lab.questions}, lab.points, [], status, strategy.name)
+
     try:
+        cleanup.remove_tree(scratch)
+        scratch.mkdir(parents=True)
+        os.chmod(scratch, 0o711)
         sub = submission.load(source, lab.modules, scratch / "submission")
+        result = grade(prepared, sub, name, strategy, settings, scratch, runner, slot)
     except submission.SubmissionError as exc:
-        return SubmissionResult(name, {q.name: 0.0 for q in lab.questions}, lab.points, [],
-                                f"Not graded: {exc}", strategy.name)
-    try:
-        return grade(prepared, sub.folder, name, strategy, settings, scratch / "session", slot, sub.problems)
+        result = zero(f"Not graded: {exc}")
     except Exception as exc:  # an engine bug must not stop the batch; it is reported, not hidden
-        return SubmissionResult(name, {q.name: 0.0 for q in lab.questions}, lab.points, [],
-                                f"Not graded: internal error {type(exc).__name__}: {exc}", strategy.name)
+        result = zero(f"Not graded: internal error ({type(exc).__name__}); grade it again or report it")
+    cleanup.remove_tree(scratch)
+    result.left = cleanup.left_behind()
+    return result
 
 
 def save_submission(out, result, prepared, row):

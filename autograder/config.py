@@ -28,6 +28,8 @@ class Settings:
     max_processes: int = setting(64, "RLIMIT_NPROC inside the sandbox (processes and threads)")
     output_bytes: int = setting(8 << 20, "RLIMIT_FSIZE: the largest file (stdout, results) the sandbox may write")
     max_result_bytes: int = setting(16 << 20, "the most result data read back from one case")
+    sandbox_disk_bytes: int = setting(64 << 20, "bytes a sandbox may write into its own temporary folders (a private tmpfs each)")
+    sandbox_files: int = setting(4096, "files and folders a sandbox may make there (where its tmpfs can be capped in inodes)")
     restarts: int = setting(25, "sandbox restarts allowed per submission (after timeouts or crashes) before the rest fails")
     workers: int = setting(0, "submissions graded at once (-j); 0 means the number of cores")
     isolation: str = setting("auto", "sandbox: auto, bwrap, nobody or rlimits (auto takes the first that works here)")

@@ -2,18 +2,29 @@
 
 Scores: each question's points are shared among its functions (Question.functions); a
 function's share is split equally among its cases. A case passes only when the call
-returned, the value has the contract's form and numbers, the inputs are unchanged and (for
-cases that say so) no warning was raised.
+returned, the value has the contract's form and numbers, the inputs are unchanged (read from
+the shared arena, not from anything the sandbox reports) and, for cases that say so, no
+warning was raised.
+
+Order and state: public cases run first, in a sandbox that has seen no hidden input, so a
+public case's message (the only student text ever shown, one cleaned line) cannot carry a
+hidden value. Each module is imported on its own with its own time limit; a module that
+cannot be imported costs only the functions that need it. A function that timed out once
+is not run again: its remaining cases fail at once with the same message.
 """
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import values
+from . import text, values
 from .compare import Mismatch
-from .sandbox.runner import walk_arrays  # the same walk names the runner's copies
-from .sandbox.session import Session, StartFailure
+from .sandbox import wire
+from .sandbox.runner import resolve
+from .sandbox.session import Session
+
+NOT_WRITTEN = "not written yet (raises NotImplementedError)"
+CRASHED = "Python stopped during the call (os._exit, a signal or a resource limit)"
 
 
 @dataclass
@@ -33,6 +44,10 @@ class SubmissionResult:
     status: str = "Completed"         # Otter's grading_status column
     isolation: str = ""
     seconds: float = 0.0
+    left: list = field(default_factory=list)   # paths cleanup could not remove
+
+    def __post_init__(self):
+        self.status = text.status(self.status)
 
     @property
     def total(self):
@@ -45,98 +60,199 @@ class SubmissionResult:
         return round(self.total / possible, 4) if possible else 0.0
 
 
-def judge(case, expected, outcome, node, after, settings):
-    """None when the case passes, else the message for the student."""
-    if outcome.status == "error":
-        if outcome.error and outcome.error.startswith("NotImplementedError"):
-            return "not written yet (raises NotImplementedError)"
-        return f"raised {outcome.error}"
-    if outcome.status != "ok":
-        return outcome.error
-    try:
-        problem = case.check.judge(case, node, expected, settings)
-    except Mismatch as exc:
-        problem = str(exc)
-    if problem:
-        return problem
-    changed = inputs_changed(case, after)
-    if changed:
-        return f"modified its input {changed} in place; the contract says inputs stay unchanged"
-    if case.warning_free and outcome.warnings:
-        return f"raised a warning ({outcome.warnings[0]}); it must stay warning-free for |z| up to 1e3"
-    return None
-
-
 def inputs_changed(case, after):
-    """The first array argument that is not what it was after a call that returned, or None.
-    A copy that did not come back counts as changed: it cannot be shown unchanged."""
-    for path, original in walk_arrays(list(case.args)):
+    """The first array argument that is not what it was after the call, or None."""
+    for path, original in values.walk_arrays(list(case.args)):
         now = after.get(path)
         if now is None or now.shape != original.shape or not np.array_equal(now, original, equal_nan=True):
-            return argument_name(path)
+            return argument_name(case, path)
     return None
 
 
-def argument_name(path):
+def argument_name(case, path):
     parts = path.split("_")[1:]
-    return "argument " + str(int(parts[0]) + 1) + "".join(f"[{p}]" for p in parts[1:])
+    index = int(parts[0])
+    name = case.arg_names[index] if index < len(case.arg_names) else f"argument {index + 1}"
+    return name + "".join(f"[{p}]" for p in parts[1:])
 
 
-def grade(prepared, submission_dir, name, strategy, settings, scratch, slot=0, import_errors=None):
-    """Grade one submission folder (already validated and copied read-only)."""
+class Progress:
+    """Which functions passed every case so far (their own helpers may then be used)."""
+
+    def __init__(self, counts):
+        self.counts, self.passed, self.failed = counts, {}, set()
+
+    def record(self, function, passed):
+        if passed:
+            self.passed[function] = self.passed.get(function, 0) + 1
+        else:
+            self.failed.add(function)
+
+    def own(self, function):
+        return function not in self.failed and self.passed.get(function) == self.counts.get(function, -1)
+
+
+class Grader:
+    """One submission's grading: its sandbox, its modules, what timed out."""
+
+    def __init__(self, prepared, submission, strategy, settings, scratch, runner, slot):
+        self.prepared, self.settings, self.lab = prepared, settings, prepared.lab
+        self.submission = submission
+        self.session = Session(strategy, settings, submission.folder, scratch, runner, slot, prepared.arena_bytes)
+        self.broken = {m: f"{m}.py is missing from the submission" for m in submission.problems}
+        self.timed_out = {}
+        self.progress = Progress(prepared.counts)
+        self.restarts = 0
+        self.fatal = None
+
+    # -- the sandbox and the student's modules -------------------------------------------
+    def ensure_started(self):
+        """A running sandbox with every importable module imported; None, or why not."""
+        while not self.session.alive:
+            if self.restarts > self.settings.restarts:
+                return "not run: the sandbox had to be restarted too many times"
+            self.restarts += 1
+            if not self.session.start():
+                return "the sandbox did not start"
+            for module in self.lab.modules:
+                if module in self.broken:
+                    continue
+                outcome = self.session.import_module(module, self.settings.import_timeout)
+                if outcome.status != "ok":
+                    self.broken[module] = self.import_problem(module, outcome)
+                if not self.session.alive:
+                    break   # timed out or crashed: start again without that module
+        return None
+
+    def import_problem(self, module, outcome):
+        """Why `module` cannot be imported, in the parent's words."""
+        if outcome.status == "timeout":
+            return (f"{module}.py took longer than {self.settings.import_timeout:g} s to import: "
+                    f"move demo code under `if __name__ == \"__main__\":`")
+        if outcome.status == "crash":
+            return f"{module}.py stopped Python while importing (sys.exit, os._exit or a resource limit)"
+        try:
+            source = (self.submission.folder / f"{module}.py").read_bytes()
+            compile(source, f"{module}.py", "exec")
+        except SyntaxError as exc:   # the parent's own compiler says where
+            return f"{module}.py: {type(exc).__name__}: {text.one_line(exc.msg, 80)} (line {exc.lineno})"
+        except (OSError, ValueError):
+            pass
+        return f"{module}.py raised {text.exception_name(outcome.error_type)} while importing"
+
+    # -- cases ---------------------------------------------------------------------------
+    def run(self, case):
+        """(message or None, seconds) for one case."""
+        if self.fatal:
+            return self.fatal, 0.0
+        if case.function in self.timed_out:
+            return self.timed_out[case.function], 0.0
+        if case.module not in self.broken:
+            self.fatal = self.ensure_started()
+            if self.fatal:
+                return self.fatal, 0.0
+        if case.module in self.broken:
+            return self.broken[case.module], 0.0
+        placed = values.place(self.session.arena.memory, case.args, case.kwargs)
+        plan = self.prepared.planner.plan(case.given, case.function, self.progress.own)
+        helpers = {name: self.reference_of(name) for name, mode in plan["names"].items() if mode == "call"}
+        helpers.update(placed.callables)
+        command = {"target": case.call_target(), "args": placed.args, "kwargs": placed.kwargs, "plan": plan}
+        timeout = case.timeout or self.settings.case_timeout
+        outcome = self.session.run(command, timeout, serve=lambda header, blobs: serve(helpers, header, blobs))
+        after = values.inputs_after(self.session.arena.memory, placed)
+        message = self.judge(case, outcome, after)
+        if outcome.status == "timeout":
+            self.timed_out[case.function] = message
+        return message, outcome.seconds
+
+    def reference_of(self, name):
+        module, attr = name.split(".")
+        return resolve(self.lab.reference(), {"module": module, "attr": attr})
+
+    def judge(self, case, outcome, after):
+        """None when the case passes, else the message for the student (the parent's words)."""
+        if outcome.status == "error":
+            if outcome.error_type == "NotImplementedError":
+                return NOT_WRITTEN
+            return f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text)
+        if outcome.status == "timeout":
+            return f"took longer than {case.timeout or self.settings.case_timeout:g} s: look for a loop that never ends"
+        if outcome.status == "crash":
+            return outcome.error_text and f"the sandbox stopped: {outcome.error_text}" or CRASHED
+        try:
+            node = values.result_value(outcome.result, outcome.blobs)
+        except ValueError as exc:
+            return f"returned a result that could not be read ({exc})"
+        try:
+            problem = case.check.judge(case, node, self.prepared.expected[case.number], self.settings)
+        except Mismatch as exc:
+            problem = str(exc)
+        if problem:
+            return problem
+        changed = inputs_changed(case, after)
+        if changed:
+            return f"modified its input {changed} in place; inputs must stay unchanged"
+        if case.warning_free and outcome.warnings:
+            return f"raised {warning_text(case, outcome.warnings)}; it must stay warning-free"
+        return None
+
+
+def student_line(case, message):
+    """At most one cleaned line of the student's own message, for a public case only."""
+    if case.hidden or not isinstance(message, str):
+        return ""
+    line = text.one_line(message, text.MESSAGE_LIMIT)
+    return f": {line}" if line else ""
+
+
+def warning_text(case, warnings):
+    first = warnings[0] if isinstance(warnings, list) and warnings else None
+    if not (isinstance(first, list) and len(first) == 2):
+        return "a warning"
+    return text.warning_name(first[0]) + student_line(case, first[1])
+
+
+def serve(helpers, header, blobs):
+    """Run a given helper (the reference, or a test function) in the parent for the sandbox."""
+    function = helpers.get(header.get("call"))
+    if function is None:
+        return {"error": "not a helper of this case"}, []
+    try:
+        args, kwargs = wire.decode(header.get("args"), blobs, wire.Limits(max_int=10 ** 7))
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise wire.WireError("malformed arguments")
+        with np.errstate(all="ignore"):
+            result = function(*args, **kwargs)
+        out = []
+        return {"error": None, "result": wire.encode(result, out)}, out
+    except Exception as exc:  # bad arguments from student code: the helper raises there
+        return {"error": type(exc).__name__}, []
+
+
+def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=0):
+    """Grade one submission (already read and copied; see autograder.submission)."""
     started = time.monotonic()
     lab = prepared.lab
-    session = Session(strategy, settings, submission_dir, prepared.cases_dir, lab.modules, scratch, slot)
-    results, restarts, fatal = [], 0, None
-    import_errors = dict(import_errors or {})
+    grader = Grader(prepared, submission, strategy, settings, scratch, runner, slot)
+    order = [c for c in prepared.cases if not c.hidden] + [c for c in prepared.cases if c.hidden]
+    results = [None] * len(prepared.cases)
     try:
-        for k, case in enumerate(prepared.cases):
-            message, outcome_seconds = fatal, 0.0
-            over_budget = time.monotonic() - started > settings.submission_budget
-            if not message and case.module not in import_errors and not over_budget and not session.alive:
-                message = fatal = start_sandbox(session, restarts, settings, import_errors)
-                restarts += 1
-            if message:
-                pass
-            elif case.module in import_errors:
-                message = f"module {case.module}.py could not be imported: {import_errors[case.module]}"
-            elif over_budget:
-                message = f"not run: the submission used its {settings.submission_budget:g} s budget"
-            elif prepared.gives[k] and not session.give(*prepared.gives[k]):
-                message = "the sandbox stopped while loading the given helpers"
+        for case in order:
+            if time.monotonic() - started > settings.submission_budget:
+                message, seconds = f"not run: the submission used its {settings.submission_budget:g} s budget", 0.0
             else:
-                outcome = session.run(k, case.timeout or settings.case_timeout)
-                outcome_seconds = outcome.seconds
-                try:
-                    node, after = values.read_result(session.out_dir(k), settings.max_result_bytes) \
-                        if outcome.status == "ok" else (values.MISSING, {})
-                except ValueError as exc:
-                    node, after = values.MISSING, {}
-                    outcome.status, outcome.error = "crash", str(exc)
-                message = judge(case, prepared.expected[k], outcome, node, after, settings)
-            results.append(CaseResult(case, message is None, message or "", outcome_seconds))
+                message, seconds = grader.run(case)
+            grader.progress.record(case.function, message is None)
+            results[case.number] = CaseResult(case, message is None, message or "", seconds)
     finally:
-        session.close()
-    scores = score(prepared, results)
-    status = "Completed" if not fatal else f"Completed with errors: {fatal}"
-    if import_errors:
-        first = [m for m in lab.modules if m in import_errors][0]
-        status = f"Completed with errors: {first}.py: {import_errors[first]}"
-    return SubmissionResult(name, scores, lab.points, results, status, strategy.name,
+        grader.session.dispose()
+    status = "Completed"
+    problems = [grader.broken[m] for m in lab.modules if m in grader.broken]
+    if grader.fatal or problems:
+        status = f"Completed with errors: {grader.fatal or problems[0]}"
+    return SubmissionResult(name, score(prepared, results), lab.points, results, status, strategy.name,
                             time.monotonic() - started)
-
-
-def start_sandbox(session, restarts, settings, import_errors):
-    """(Re)start the sandbox; None when it runs, else why no later case can run.
-    Import errors it reports join `import_errors` ("missing" beats "cannot import")."""
-    if restarts > settings.restarts:
-        return "not run: the sandbox had to be restarted too many times"
-    try:
-        for module, error in session.start().items():
-            import_errors.setdefault(module, error)
-    except StartFailure as exc:
-        return str(exc)
-    return None
 
 
 def score(prepared, results):

@@ -7,14 +7,16 @@ A lab called NAME has
   the public checks).
 The engine knows no lab by name: `load_lab(name)` reads grading.py and returns a `Lab`.
 """
-import ast
 import importlib.util
+import sys
+import types
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sandbox.runner import exec_modules
+from .given import Planner
 from .skeleton import strip_markers
-from .values import write_call
+from .values import input_bytes
 
 KIT = Path(__file__).resolve().parents[1]
 SOLUTIONS, ASSIGNMENTS = KIT / "solutions", KIT / "assignments"
@@ -67,6 +69,27 @@ class Lab:
         return self._reference
 
 
+def exec_modules(sources, label):
+    """Run module texts {name: source} as modules that import each other by their plain names
+    (not the student's modules of the same names), leaving sys.modules as it was."""
+    saved = {name: sys.modules.get(name) for name in sources}
+    modules = {}
+    try:
+        for name, text in sources.items():
+            module = types.ModuleType(f"{label}_{name}")
+            module.__file__ = f"<{label} {name}>"
+            sys.modules[name] = module
+            exec(compile(text, module.__file__, "exec"), module.__dict__)
+            modules[name] = module
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    return modules
+
+
 def available_labs(solutions=None):
     return sorted(p.parent.name for p in Path(solutions or SOLUTIONS).glob("*/grading.py"))
 
@@ -96,43 +119,6 @@ def load_file(path, name):
     return module
 
 
-# ---------------------------------------------------------------------------- given sources
-def given_sources(sources, names):
-    """Module texts holding just the reference definitions named ("module.attr") and what
-    they use from their own module, plus the module's imports."""
-    wanted = {}
-    for name in names:
-        module, attr = name.split(".")
-        wanted.setdefault(module, set()).add(attr)
-    result = {}
-    for module, text in sources.items():
-        if module not in wanted:
-            continue
-        tree = ast.parse(text)
-        defined = {top_name(node): node for node in tree.body if top_name(node)}
-        keep, todo = set(), list(wanted[module])
-        while todo:
-            attr = todo.pop()
-            if attr in keep or attr not in defined:
-                continue
-            keep.add(attr)
-            todo += [n.id for n in ast.walk(defined[attr]) if isinstance(n, ast.Name) and n.id in defined]
-        body = [node for node in tree.body
-                if isinstance(node, (ast.Import, ast.ImportFrom)) or top_name(node) in keep]
-        result[module] = ast.unparse(ast.Module(body=body, type_ignores=[]))
-    return result
-
-
-def given_closure(sources, names):
-    """Every "module.attr" that given_sources(names) would put into the sandbox."""
-    closure = set()
-    for module, text in given_sources(sources, names).items():
-        for node in ast.parse(text).body:
-            if top_name(node):
-                closure.add(f"{module}.{top_name(node)}")
-    return closure
-
-
 def parameter_names(reference, target):
     import inspect
     try:
@@ -144,53 +130,38 @@ def parameter_names(reference, target):
         return ()
 
 
-def top_name(node):
-    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-        return node.name
-    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-        return node.targets[0].id
-    return None
-
-
 # ---------------------------------------------------------------------------- preparation
 @dataclass
 class Prepared:
-    """A lab's cases ready to grade: inputs on disk (cases_dir/<k>/), expected values in memory."""
+    """A lab's cases ready to grade: inputs and expected values in memory (nothing on disk)."""
     lab: Lab
     cases: list
     expected: list
-    gives: list               # per case: (key, sources) to load before it, or None
-    cases_dir: Path
     shares: dict              # function -> points of that function
+    planner: Planner          # where each given helper comes from (autograder.given)
+    arena_bytes: int          # the shared memory the largest case's inputs need
+    counts: dict = field(default_factory=dict)   # function -> number of its cases
 
 
-def prepare(lab, settings, cases_dir):
-    """Build every case once per batch: compute expected values with the reference, write
-    the inputs, check that no case is given a function that a later case grades."""
-    cases = list(lab.make_cases(settings, lab.reference()))
-    sources = lab.reference_sources()
+def prepare(lab, settings):
+    """Build every case once per batch: compute expected values with the reference, and
+    check that no case is given a function that a later case grades."""
     reference = lab.reference()
+    cases = list(lab.make_cases(settings, reference))
+    planner = Planner(lab.reference_dir, lab.modules)
     graded_later = {}
     for k, case in enumerate(cases):
         case.number = k
         case.question = lab.question_of(case.function)
         case.arg_names = parameter_names(reference, case.call_target())
         graded_later[case.function] = k
-    gives, expected = [], []
+    expected = []
     for k, case in enumerate(cases):
-        if case.given:
-            closure = given_closure(sources, case.given)
-            late = sorted(f for f in closure if graded_later.get(f, -1) > k)
-            if late:
-                raise ValueError(f"{lab.name}: case {k} ({case.function}) is given {late[0]}, "
-                                 f"which a later case grades: put those cases first")
-            gives.append((",".join(sorted(case.given)), given_sources(sources, case.given)))
-        else:
-            gives.append(None)
+        late = sorted(f for f in planner.closure(case.given) if graded_later.get(f, -1) > k)
+        if late:
+            raise ValueError(f"{lab.name}: case {k} ({case.function}) is given {late[0]}, "
+                             f"which a later case grades: put those cases first")
         expected.append(case.check.expect(case, reference, settings))
-        needs = {case.module} | {g.split(".")[0] for g in case.given}
-        write_call(Path(cases_dir) / str(k), case.call_target(), case.args, case.kwargs,
-                   needs=[m for m in lab.modules if m in needs or m == case.module], given=case.given)
     shares = {}
     for q in lab.questions:
         total = sum(q.functions.values())
@@ -199,4 +170,6 @@ def prepare(lab, settings, cases_dir):
     missing = sorted(set(shares) - {c.function for c in cases})
     if missing:
         raise ValueError(f"{lab.name}: no case grades {missing[0]}")
-    return Prepared(lab, cases, expected, gives, Path(cases_dir), shares)
+    counts = Counter(c.function for c in cases)
+    arena = max(input_bytes([c.args, c.kwargs]) for c in cases)
+    return Prepared(lab, cases, expected, shares, planner, arena, dict(counts))

@@ -41,7 +41,7 @@ from otter.run.run_autograder.utils import OtterRuntimeError
 from otter.test_files import GradingResults, OKTestFile, TestCase, TestCaseResult
 
 from . import batch, config, labs
-from .sandbox import isolation
+from .sandbox import cleanup, isolation
 
 PLUGIN_NAME = "autograder.otter_plugin.KitGrader"
 SUBMISSION_NAME = "submission"     # the engine's name for the one submission (grades.csv `file`)
@@ -229,7 +229,7 @@ class KitGrader(AbstractOtterPlugin):
                 results.set_output(f"Not graded: {self.problem}")
         finally:
             if self.stash is not None:
-                shutil.rmtree(self.stash.parent, ignore_errors=True)
+                cleanup.remove_tree(self.stash.parent)
 
     def generate_report(self):
         return "\n".join(["Kit engine (autograder.otter_plugin.KitGrader):", *("  " + line for line in self.log)])
@@ -240,7 +240,7 @@ class KitGrader(AbstractOtterPlugin):
         if self.stash is None:
             raise RuntimeError("before_grading did not run: nothing was set aside to grade")
         settings = self.settings()
-        strategy = isolation.choose(settings.isolation)
+        strategy = isolation.choose(settings.isolation, settings)
         self.log.append(f"engine: {Path(batch.__file__).parent}; lab: {lab.reference_dir}")
         if strategy.name == "nobody":
             protect(self.source_dir)

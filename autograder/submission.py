@@ -7,11 +7,13 @@ is kept (a student may add helper modules); nothing else is. A missing module is
 not fatal: its cases fail and the others are graded.
 """
 import os
-import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .text import one_line
 
 MAX_FILES = 200
 MAX_BYTES = 20 << 20
@@ -31,16 +33,18 @@ class Submission:
 
 
 def load(source, lab_modules, into):
-    """Copy the submission's .py files into `into` (created, world-readable, read-only)."""
+    """Copy the submission's .py files into `into` (a new folder, this user's only: the
+    sandbox's strategy opens it to the sandbox, and to no other)."""
     source = Path(source)
     sub = Submission(source.name, source)
     into = Path(into)
-    if into.exists():
-        shutil.rmtree(into)
-    into.mkdir(parents=True)
+    into.mkdir(mode=0o700, parents=True)
     if source.is_dir():
-        files = {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.py")
-                 if p.is_file() and not p.is_symlink() and not SKIP & set(p.relative_to(source).parts)}
+        try:
+            files = {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.py")
+                     if p.is_file() and not p.is_symlink() and not SKIP & set(p.relative_to(source).parts)}
+        except (OSError, RecursionError) as exc:
+            raise SubmissionError(f"{source.name}: the folder cannot be read ({type(exc).__name__})") from None
     elif source.suffix == ".zip" and source.is_file():
         files = read_zip(source)
     elif not source.exists():
@@ -54,9 +58,9 @@ def load(source, lab_modules, into):
         rel = rel[len(root) + 1:] if root else rel
         if "/" in rel:
             continue  # only top-level modules are importable by name
-        (into / rel).write_bytes(data)
-        os.chmod(into / rel, 0o644)
-    os.chmod(into, 0o755)
+        fd = os.open(into / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
     for module in lab_modules:
         if not (into / f"{module}.py").exists():
             sub.problems[module] = f"{module}.py is missing from the submission"
@@ -81,11 +85,16 @@ def read_zip(path):
             if info.is_dir() or not name.endswith(".py") or SKIP & set(parts):
                 continue
             if name.startswith("/") or ".." in parts or stat.S_ISLNK(mode):
-                raise SubmissionError(f"{path.name}: unsafe path in the zip: {name}")
+                raise SubmissionError(f"{path.name}: unsafe path in the zip: {one_line(name, 60)}")
             total += info.file_size
             if total > MAX_BYTES or len(files) >= MAX_FILES:
                 raise SubmissionError(f"{path.name}: the zip's .py files are larger than {MAX_BYTES >> 20} MB or more than {MAX_FILES}")
-            files[Path(name).as_posix()] = archive.read(info)
+            try:
+                files[Path(name).as_posix()] = archive.read(info)
+            except (RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                # encrypted, an unknown compression method, a wrong CRC, a truncated entry
+                raise SubmissionError(f"{path.name}: {one_line(name, 60)} cannot be read from the zip "
+                                      f"({type(exc).__name__}); zip the files again without a password") from None
     return files
 
 

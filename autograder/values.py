@@ -1,35 +1,30 @@
-"""How values cross the sandbox wall: arguments out as JSON + .npy, results back as .npy.
+"""How values cross the sandbox wall, on the parent's side.
 
-The parent writes each case's arguments with `write_call`; the runner (sandbox/runner.py)
-decodes them with its `load_tree` and writes the result with its `save_tree`; the parent reads
-that back with `read_result`, loading every file with allow_pickle=False. Object arrays, files
-with unexpected names and oversized results are refused, not trusted.
+Arguments go out through the session's arena (shared memory the parent fills; `place`), so
+the parent can read back what a call did to them (`inputs_after`). Results come back as wire
+trees (sandbox/wire.py) that `result_value` turns into tagged `Value` trees for the judges,
+strictly: arrays are loaded with allow_pickle=False, object arrays and anything malformed
+become a refused node, and the node count is bounded. A callable argument (a test function
+for numerical_gradient) stays in the parent: the sandbox calls it back by name.
 """
-import io
-import json
-import os
-import re
-import stat
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-RESULT_FILE = re.compile(r"^(?P<path>r(?:_\d{1,5}){0,4})\.(?P<tag>nd|float|int|bool|npscalar|list|tuple|numlist|numtuple|none|object)\.npy$")
-AFTER_FILE = re.compile(r"^(?P<path>in(?:_\d{1,5}){1,4})\.after\.npy$")
+from .sandbox import wire
+
 MAX_ITEMS = 2000
-MAX_FILES = 2 * MAX_ITEMS  # a result's nodes (at most MAX_ITEMS) plus the inputs' copies, with room to spare
+ALIGN = 64
 
 
 @dataclass(frozen=True)
 class Callable:
-    """A scalar test function built inside the sandbox (see runner.make_callable)."""
+    """A scalar test function with a known gradient, evaluated in the trusted parent
+    (student code calls it through the wall)."""
     kind: str
     params: tuple
 
-    kinds = ("sin_cubic", "coupled")  # both built by runner.make_callable too
-
-    def __call__(self, x):  # the same function, for the trusted parent
+    def __call__(self, x):
         x = np.asarray(x, dtype=float)
         a, c = self.params
         if self.kind == "sin_cubic":  # sum(sin(a x) + c x^3): separable
@@ -48,47 +43,81 @@ class Callable:
         raise ValueError(f"unknown callable {self.kind!r}")
 
 
-def encode_tree(value, folder, names):
-    """JSON node for one argument; arrays go to folder/<n>.npy (n from the `names` counter)."""
+def input_bytes(value):
+    """Arena bytes the arrays of an argument tree take (with alignment)."""
     if isinstance(value, np.ndarray):
-        name = f"{len(names)}.npy"
-        names.append(name)
-        np.save(Path(folder) / name, value, allow_pickle=False)
-        return {"a": name}
-    if isinstance(value, Callable):
-        return {"fn": {"kind": value.kind, "params": encode_tree(value.params, folder, names)}}
-    if isinstance(value, bool):
-        return {"b": value}
-    if isinstance(value, (int, np.integer)):
-        return {"i": int(value)}
-    if isinstance(value, (float, np.floating)):
-        return {"f": float(value)}
-    if isinstance(value, str):
-        return {"s": value}
-    if value is None:
-        return {"n": None}
-    if isinstance(value, list):
-        return {"l": [encode_tree(v, folder, names) for v in value]}
-    if isinstance(value, tuple):
-        return {"t": [encode_tree(v, folder, names) for v in value]}
+        return -(-value.nbytes // ALIGN) * ALIGN + ALIGN
+    if isinstance(value, (list, tuple)):
+        return sum(input_bytes(v) for v in value)
     if isinstance(value, dict):
-        return {"d": {k: encode_tree(v, folder, names) for k, v in value.items()}}
-    raise TypeError(f"cannot send a {type(value).__name__} into the sandbox")
+        return sum(input_bytes(v) for v in value.values())
+    return 0
 
 
-def write_call(folder, target, args, kwargs, needs, given=()):
-    """Write one case's call.json and argument arrays into folder."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    names = []
-    call = {
-        "target": target,
-        "args": encode_tree(tuple(args), folder, names),
-        "kwargs": encode_tree(dict(kwargs), folder, names),
-        "needs": sorted(needs),
-        "given": list(given),
-    }
-    (folder / "call.json").write_text(json.dumps(call))
+@dataclass
+class Placed:
+    """A case's arguments as sent: the trees, where each array lies, the callables by name."""
+    args: dict
+    kwargs: dict
+    arrays: dict = field(default_factory=dict)      # path -> (offset, dtype, shape)
+    callables: dict = field(default_factory=dict)   # name -> Callable
+
+
+def place(memory, args, kwargs):
+    """Write a case's arrays into the arena `memory` and return their trees (see runner.load_args)."""
+    placed = Placed({}, {})
+    at = [0]
+
+    def tree(value, path):
+        if isinstance(value, np.ndarray):
+            value = np.ascontiguousarray(value)
+            offset = at[0]
+            memory[offset:offset + value.nbytes] = value.tobytes()
+            at[0] += -(-value.nbytes // ALIGN) * ALIGN + ALIGN
+            placed.arrays[path] = (offset, value.dtype.str, value.shape)
+            return {"m": [offset, value.dtype.str, list(value.shape)]}
+        if isinstance(value, Callable):
+            name = f"argument.f{len(placed.callables)}"
+            placed.callables[name] = value
+            return {"fn": name}
+        if isinstance(value, bool):
+            return {"b": value}
+        if isinstance(value, (int, np.integer)):
+            return {"i": int(value)}
+        if isinstance(value, (float, np.floating)):
+            return {"f": float(value)}
+        if isinstance(value, str):
+            return {"s": value}
+        if value is None:
+            return {"n": 0}
+        if isinstance(value, (list, tuple)):
+            items = [tree(v, f"{path}_{i}") for i, v in enumerate(value)]
+            return {"l": items} if isinstance(value, list) else {"t": items}
+        if isinstance(value, dict):
+            return {"d": [[k, tree(v, f"{path}_{k}")] for k, v in value.items()]}
+        raise TypeError(f"cannot send a {type(value).__name__} into the sandbox")
+
+    placed.args = tree(tuple(args), "in")
+    placed.kwargs = tree(dict(kwargs), "kw")
+    return placed
+
+
+def walk_arrays(value, path="in"):
+    """(path, array) for every ndarray inside an argument tree, named as `place` names them."""
+    if isinstance(value, np.ndarray):
+        yield path, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from walk_arrays(item, f"{path}_{i}")
+
+
+def inputs_after(memory, placed):
+    """{path: array} of every argument array as the arena holds it now (the parent's own read)."""
+    after = {}
+    for path, (offset, dtype, shape) in placed.arrays.items():
+        count = int(np.prod(shape)) if shape else 1
+        after[path] = np.frombuffer(memory, dtype=np.dtype(dtype), count=count, offset=offset).reshape(shape).copy()
+    return after
 
 
 @dataclass
@@ -107,76 +136,38 @@ class Value:
 
 
 MISSING = Value("missing")
+TAGS = {"f": "float", "i": "int", "b": "bool"}
 
 
-def read_result(folder, max_bytes):
-    """The result tree that the runner wrote into folder, or MISSING.
+def result_value(tree, blobs):
+    """The Value tree of a result the runner sent; raises ValueError when it is malformed."""
+    count = [0]
 
-    The sandbox may still be running and owns the folder, so nothing in it is followed or
-    trusted: the folder and its files are opened without following links (a link could point
-    at files only the parent may read, such as another submission's results), anything but a
-    regular file is skipped (opening a FIFO would block), each file is read once, up to the
-    byte budget, and a result path written under two tags is refused."""
-    try:
-        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:  # missing, not a folder, or a link
-        return MISSING, {}
-    entries, after, budget = {}, {}, [max_bytes]
-    try:
-        with os.scandir(folder_fd) as listing:
-            for count, entry in enumerate(listing):
-                if count >= MAX_FILES:
-                    raise ValueError(f"the result folder holds more than {MAX_FILES} files")
-                match = RESULT_FILE.match(entry.name) or AFTER_FILE.match(entry.name)
-                if not match:
-                    continue
-                data = load_file(folder_fd, entry.name, budget)
-                if budget[0] < 0:
-                    raise ValueError(f"the result is larger than {max_bytes} bytes")
-                if match.re is AFTER_FILE:
-                    after[match.group("path")] = data
-                elif match.group("path") in entries:  # r.nd.npy beside r.float.npy: which one? neither
-                    entries[match.group("path")] = ("object", None)
-                else:
-                    entries[match.group("path")] = (match.group("tag"), data)
-    finally:
-        os.close(folder_fd)
-    return build(entries, "r"), after
-
-
-def load_file(folder_fd, name, budget):
-    """The array in one regular file of the folder (None when it is not a plain .npy file);
-    the bytes read are taken from budget[0], which goes negative when the file is too large."""
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            return None
-        raw = f.read(budget[0] + 1)
-    budget[0] -= len(raw)
-    if budget[0] < 0:
-        return None
-    try:
-        return np.load(io.BytesIO(raw), allow_pickle=False)
-    except Exception:  # a pickle, a truncated file, not an .npy: untrusted, refused
-        return None
-
-
-def build(entries, path):
-    if path not in entries:
-        return MISSING
-    tag, data = entries[path]
-    if data is None or tag == "object":
-        return Value("object")
-    if tag in ("numlist", "numtuple"):  # a long list of numbers, saved as one 1-D array
-        if data.ndim != 1 or data.dtype.kind != "f" or data.size > MAX_ITEMS * 50:
+    def walk(node, depth):
+        count[0] += 1
+        if count[0] > MAX_ITEMS * 4 or depth > 16:
+            raise ValueError("the result has too many parts")
+        if not isinstance(node, dict) or len(node) != 1:
+            raise ValueError("the result could not be read")
+        (kind, value), = node.items()
+        if kind in ("a", "g"):
+            try:
+                data = wire.load_blob(blobs, value)
+            except wire.WireError:
+                return Value("object")
+            if kind == "g":
+                return Value("npscalar", data=data) if data.shape == () and data.dtype.kind in "iufc" else Value("object")
+            return Value("nd", data=data) if data.dtype.kind in "biufc" else Value("object")
+        if kind in TAGS and type(value) is {"f": float, "i": int, "b": bool}[kind]:
+            return Value(TAGS[kind], data=np.asarray(value if kind != "i" or abs(value) < 2 ** 62 else 0))
+        if kind == "n":
+            return Value("none")
+        if kind in ("l", "t") and isinstance(value, list):
+            if len(value) > MAX_ITEMS:
+                return Value("object")
+            return Value("list" if kind == "l" else "tuple", items=[walk(v, depth + 1) for v in value])
+        if kind in ("s", "d", "fn", "o"):
             return Value("object")
-        return Value(tag[3:], items=[Value("float", data=np.asarray(v)) for v in data])
-    if tag in ("list", "tuple"):
-        n = int(data) if data.shape == () and data.dtype.kind in "iu" else -1
-        if not 0 <= n <= MAX_ITEMS:
-            return Value("object")
-        return Value(tag, items=[build(entries, f"{path}_{i}") for i in range(n)])
-    return Value(tag, data=data)
+        raise ValueError("the result could not be read")
+
+    return walk(tree, 0)

@@ -1,157 +1,115 @@
 """The program that runs student code, inside the sandbox. It is untrusted once it starts.
 
-It imports only the standard library and numpy (it is copied into sandboxes that cannot see
-the rest of the kit). Protocol, all initiated by the trusted parent:
-- argv[1]: a JSON object {"submission", "cases", "out", "modules", "control_fd"}.
-- The runner imports the student's modules and writes one status line to the control fd:
-  {"ready": {module: null or "ExceptionType: message"}}.
-- It then reads one JSON command a line from stdin:
-  {"op": "case", "k": K, "token": T} runs case K: arguments from cases/K/call.json and its
-  .npy files, the result written to out/K/ as .npy files (see `save_tree`), then a status line
-  {"k": K, "token": T, "error": null or "Type: message", "warnings": [...]}.
-  {"op": "give", "sources": {module: text}} loads trusted helper modules, used by later
-  cases that name them in "given" (a case of mlp_forward gets a correct activations module,
-  so that a bug in sigmoid costs points in one place only).
-Results travel only as .npy files, which the parent loads with allow_pickle=False; the status
-lines say only whether a call raised, never what it returned.
+It imports only the standard library, NumPy and `wire` (copied beside it into the sandbox).
+Every message is a frame of the wire format (wire.py); the trusted parent starts every
+exchange on stdin, and the runner answers on the `wire_fd` it was given:
+
+- first frame on stdin: the spec {"submission", "wire_fd", "arena_fd", "arena_size",
+  "drop_to_uid"?, "preimport"?, "workdir"} (never on the command line, which /proc shows);
+- {"op": "import", "module", "token"}: import one student module; answer
+  {"token", "error": exception type name or null};
+- {"op": "case", "k", "token", "target", "args", "kwargs", "plan"}: call one function.
+  Array arguments live in the shared "arena" the parent filled ({"m": [offset, dtype,
+  shape]} nodes): they are views of it, so the parent sees any change made to them in place,
+  whatever this process reports. "plan" says, for each helper the case is given, where it
+  comes from: "own" (the student's, which passed its own cases), "public" (the skeleton's
+  given code, sent as text: it is in the student's handout), or "call" (a proxy that asks
+  the parent to run the reference and sends the answer back: no byte of the reference ever
+  enters the sandbox). While the call runs, the runner may send {"token", "call": name,
+  "args"} and read the parent's {"reply": token, "error", "result"}.
+  The answer: {"token", "done": true, "error": {"type", "text"} or null, "warnings":
+  [[category, text]], "result": value}.
+The parent treats every frame as a claim: results are judged, error texts are shown only
+as the parent allows, and a frame that does not echo the case's fresh token is ignored.
 """
 import json
+import mmap
 import os
 import signal
 import sys
-import types
 import warnings
 
 import numpy as np
 
-MAX_MESSAGE = 300
+if __package__:   # the trusted parent imports this file as autograder.sandbox.runner (for `resolve`)
+    from . import wire
+else:             # in the sandbox, wire.py lies beside it (python -I does not put that folder on sys.path)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import wire
+    del sys.path[0]
+
 # loaded before an unprivileged runner drops its uid when it shares the host's files ("nobody":
 # it may not be able to read them after); bwrap's read-only view stays readable
 PREIMPORTS = ("numpy.random", "numpy.linalg", "math", "cmath", "itertools", "functools",
               "collections", "random", "copy", "re", "typing", "dataclasses", "numbers",
               "operator", "time", "abc", "enum", "string", "fractions", "decimal")
-MAX_NODES = 2000
+MAX_TEXT = 300
 
 
 def short(text):
-    text = " ".join(str(text).split())
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+    try:
+        text = " ".join(str(text).split())
+    except BaseException:
+        return ""
+    return text[:MAX_TEXT]
 
 
 def describe(exc):
-    return short(f"{type(exc).__name__}: {exc}")
+    return {"type": type(exc).__name__, "text": short(exc)}
 
 
-class Status:
-    """The control channel back to the parent: one JSON object a line."""
+class Channel:
+    """Frames to and from the parent."""
 
-    def __init__(self, fd):
-        self.stream = os.fdopen(fd, "w", buffering=1)
+    def __init__(self, wire_fd):
+        self.out = wire_fd
+        self.commands = wire.Reader(0, max_payload=1 << 30)
+        self.token = None
 
-    def send(self, **message):
-        self.stream.write(json.dumps(message) + "\n")
-        self.stream.flush()
+    def send(self, header, blobs=()):
+        wire.send(self.out, header, blobs)
+
+    def receive(self):
+        frame = self.commands.read()
+        if frame is None:
+            raise EOFError
+        return frame
+
+    def call(self, name, args, kwargs):
+        """Run the given helper `name` in the parent on these arguments."""
+        blobs = []
+        tree = wire.encode([list(args), dict(kwargs)], blobs)
+        self.send({"token": self.token, "call": name, "args": tree}, blobs)
+        while True:
+            header, reply_blobs = self.receive()
+            if header.get("reply") == self.token:
+                break
+        if header.get("error"):
+            raise RuntimeError(f"the given {name} could not run on these arguments ({header['error']})")
+        return wire.decode(header["result"], reply_blobs)
 
 
-def load_tree(node, folder, given):
-    """Decode the parent's argument tree (see autograder.values.encode_tree)."""
+# ---------------------------------------------------------------------------- arguments
+def load_args(node, arena, fn):
+    """Decode a case's argument tree: arena arrays become views of the shared memory."""
     (kind, value), = node.items()
-    if kind == "a":
-        return np.load(os.path.join(folder, value), allow_pickle=False)
-    if kind in ("f", "i", "s", "b", "n"):
+    if kind == "m":
+        offset, dtype, shape = value
+        count = int(np.prod(shape)) if shape else 1
+        return np.frombuffer(arena, dtype=np.dtype(dtype), count=count, offset=offset).reshape(shape)
+    if kind in ("f", "i", "s", "b"):
         return value
+    if kind == "n":
+        return None
     if kind == "l":
-        return [load_tree(v, folder, given) for v in value]
+        return [load_args(v, arena, fn) for v in value]
     if kind == "t":
-        return tuple(load_tree(v, folder, given) for v in value)
+        return tuple(load_args(v, arena, fn) for v in value)
     if kind == "d":
-        return {k: load_tree(v, folder, given) for k, v in value.items()}
+        return {k: load_args(v, arena, fn) for k, v in value}
     if kind == "fn":
-        return make_callable(value["kind"], load_tree(value["params"], folder, given))
+        return fn(value)
     raise ValueError(f"unknown argument kind {kind!r}")
-
-
-def make_callable(kind, params):
-    """Scalar test functions for numerical differentiation; the parent knows their gradients."""
-    a, c = params
-    if kind == "sin_cubic":
-        def f(x):
-            x = np.asarray(x, dtype=float)
-            return float(np.sum(np.sin(a * x) + c * x ** 3))
-        return f
-    if kind == "coupled":
-        def f(x):
-            x = np.asarray(x, dtype=float)
-            return float(np.sum(np.sin(a * x)) + np.sum(c * x) ** 2)
-        return f
-    raise ValueError(f"unknown callable {kind!r}")
-
-
-def save_tree(value, out, path="r", budget=None):
-    """Write a result as files out/<path>.<tag>.npy; containers store their length."""
-    budget = budget if budget is not None else [MAX_NODES]
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise ValueError("result has too many parts")
-    target = os.path.join(out, path)
-    if isinstance(value, np.ndarray):
-        if value.dtype.hasobject or value.dtype.kind not in "biufc":
-            np.save(f"{target}.object.npy", np.zeros(0))
-            return
-        np.save(f"{target}.nd.npy", np.asarray(value).view(np.ndarray), allow_pickle=False)
-    elif isinstance(value, (bool, np.bool_)):
-        np.save(f"{target}.bool.npy", np.asarray(bool(value)))
-    elif isinstance(value, np.generic) and value.dtype.kind in "iufc":
-        np.save(f"{target}.npscalar.npy", np.asarray(value))
-    elif type(value) is float:
-        np.save(f"{target}.float.npy", np.asarray(value, dtype=float))
-    elif type(value) is int:
-        np.save(f"{target}.int.npy", np.asarray(value if abs(value) < 2**62 else 0))
-    elif type(value) in (list, tuple) and len(value) > 8 and all(
-            type(v) in (float, int) or (isinstance(v, np.generic) and v.dtype.kind in "iuf") for v in value):
-        # a long sequence of plain numbers (a loss curve): one file, not one per number
-        tag = "numlist" if type(value) is list else "numtuple"
-        np.save(f"{target}.{tag}.npy", np.asarray(value, dtype=float))
-    elif type(value) in (list, tuple):
-        tag = "list" if type(value) is list else "tuple"
-        np.save(f"{target}.{tag}.npy", np.asarray(len(value)))
-        for i, item in enumerate(value):
-            save_tree(item, out, f"{path}_{i}", budget)
-    elif value is None:
-        np.save(f"{target}.none.npy", np.zeros(0))
-    else:
-        np.save(f"{target}.object.npy", np.zeros(0))
-
-
-def walk_arrays(value, path="in"):
-    """(path, array) for every ndarray inside an argument tree."""
-    if isinstance(value, np.ndarray):
-        yield path, value
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            yield from walk_arrays(item, f"{path}_{i}")
-
-
-def exec_modules(sources, label):
-    """Run module texts {name: source} as modules that import each other by their plain names
-    (not the student's modules of the same names), leaving sys.modules as it was.
-    The trusted parent loads the reference with it too (autograder.labs)."""
-    saved = {name: sys.modules.get(name) for name in sources}
-    modules = {}
-    try:
-        for name, text in sources.items():
-            module = types.ModuleType(f"{label}_{name}")
-            module.__file__ = f"<{label} {name}>"
-            sys.modules[name] = module
-            exec(compile(text, module.__file__, "exec"), module.__dict__)
-            modules[name] = module
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
-    return modules
 
 
 def resolve(modules, target):
@@ -163,34 +121,72 @@ def resolve(modules, target):
     return obj
 
 
+# ---------------------------------------------------------------------------- given helpers
 class Given:
-    """Trusted helper modules and the patches that put them in place of the student's own."""
+    """The helpers a case is given, built from its plan, and the patches that put them in place
+    of the student's own (module globals and registries of tuples)."""
 
-    def __init__(self, modules):
-        self.student = modules
-        self.trusted = {}
+    def __init__(self, modules, channel):
+        self.student, self.channel = modules, channel
+        self.built = {}   # plan key -> {"module.attr": object}
 
-    def load(self, sources):
-        self.trusted.update(exec_modules(sources, "given"))
+    def objects(self, plan):
+        key = json.dumps(plan, sort_keys=True)
+        if key not in self.built:
+            self.built[key] = self.build(plan)
+        return self.built[key]
 
-    def patch(self, names):
-        """Replace the student's `module.attr` for every name, wherever the student's modules
-        bound it (module globals and registries of tuples). Returns the undo list."""
-        undo, swap = [], {}   # swap: id(student's object) -> (that object, trusted one)
-        for name in names:
+    def proxy(self, name):
+        channel = self.channel
+
+        def helper(*args, **kwargs):
+            return channel.call(name, args, kwargs)
+        helper.__name__ = helper.__qualname__ = name.split(".")[1]
+        return helper
+
+    def build(self, plan):
+        objects = {}
+        for name, mode in plan["names"].items():
+            module, attr = name.split(".")
+            if mode == "call":
+                objects[name] = self.proxy(name)
+            elif mode == "own":
+                objects[name] = getattr(self.student.get(module), attr, None) or self.proxy(name)
+        for module, public in plan["public"].items():  # in the lab's module order
+            scope = {"__name__": f"given_{module}"}
+            for local, name in public["binds"].items():
+                owner, attr = name.split(".")
+                scope[local] = objects[name] if name in objects else getattr(self.student.get(owner), attr, None)
+            for name, obj in list(objects.items()):
+                if name.split(".")[0] == module:
+                    scope[name.split(".")[1]] = obj
+            exec(compile(public["text"], f"<given {module}>", "exec"), scope)
+            for name in public["names"]:
+                objects[name] = scope[name.split(".")[1]]
+        return objects
+
+    def patch(self, plan):
+        """Put every helper that is not the student's own in place. Returns the undo list."""
+        objects = self.objects(plan)
+        undo, swap = [], {}   # swap: id(student's object) -> (that object, given one)
+        for name, mode in plan["names"].items():
+            if mode == "own":
+                continue
             module_name, attr = name.split(".")
-            trusted = getattr(self.trusted[module_name], attr)
-            home = self.student[module_name]
+            home = self.student.get(module_name)
+            if home is None:
+                continue
+            given = objects[name]
             original = getattr(home, attr, None)
-            if isinstance(original, dict) and isinstance(trusted, dict):
+            if isinstance(original, dict) and isinstance(given, dict):
                 undo.append(("dict", original, dict(original)))
                 original.clear()
-                original.update(trusted)
+                original.update(given)
                 continue
             undo.append(("attr", home, attr, original))
-            setattr(home, attr, trusted)
+            setattr(home, attr, given)
             if original is not None:
-                swap[id(original)] = (original, trusted)
+                swap[id(original)] = (original, given)
         if not swap:
             return undo
         for module in self.student.values():  # one pass over every global, not one per name
@@ -223,79 +219,67 @@ class Given:
                 setattr(entry[1], entry[2], entry[3])
 
 
-def import_modules(names, status_errors):
-    modules = {}
-    for name in names:
-        try:
-            modules[name] = __import__(name)
-        except BaseException as exc:  # a student's sys.exit at import is an import failure too
-            status_errors[name] = describe(exc)
-            sys.modules.pop(name, None)
-    return modules
-
-
-def run_case(k, spec, modules, given, cases_dir, out_dir):
-    folder = os.path.join(cases_dir, str(k))
-    call = json.load(open(os.path.join(folder, "call.json")))
-    out = os.path.join(out_dir, str(k))
-    os.makedirs(out, exist_ok=True)
-    missing = [m for m in call["needs"] if m not in modules]
-    if missing:
-        return {"error": f"module {missing[0]} did not import", "warnings": []}
-    args = load_tree(call["args"], folder, given)
-    kwargs = load_tree(call["kwargs"], folder, given)
-    undo = given.patch(call.get("given", []))
-    error, caught = None, []
+# ---------------------------------------------------------------------------- commands
+def import_module(name, modules):
     try:
-        function = resolve(modules, call["target"])
+        modules[name] = __import__(name)
+        return None
+    except BaseException as exc:  # a student's sys.exit at import is an import failure too
+        sys.modules.pop(name, None)
+        return describe(exc)
+
+
+def run_case(command, modules, given, channel, arena):
+    args = load_args(command["args"], arena, given.proxy)
+    kwargs = load_args(command["kwargs"], arena, given.proxy)
+    undo, error, caught, blobs, tree = [], None, [], [], {"n": 0}
+    try:
+        undo = given.patch(command["plan"])
+        function = resolve(modules, command["target"])
         np.seterr(divide="warn", over="warn", invalid="warn", under="ignore")  # NumPy's defaults
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = function(*args, **kwargs)
-        save_tree(result, out)
+        tree = wire.encode(result, blobs)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-        error = describe(exc)
+        error, blobs, tree = describe(exc), [], {"n": 0}
     finally:
         Given.unpatch(undo)
-    for path, array in walk_arrays(list(args)):
-        try:
-            np.save(os.path.join(out, f"{path}.after.npy"), np.asarray(array).view(np.ndarray))
-        except BaseException:
-            pass
-    return {"error": error, "warnings": [short(f"{w.category.__name__}: {w.message}") for w in caught[:5]]}
+    notes = [[w.category.__name__, short(w.message)] for w in caught[:5]]
+    return {"done": True, "error": error, "warnings": notes, "result": tree}, blobs
 
 
 def main():
-    spec = json.loads(sys.argv[1])
-    status = Status(spec["control_fd"])
+    channel = Channel(-1)
+    spec, _ = channel.receive()
+    channel.out = spec["wire_fd"]
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
-    if "drop_to_uid" in spec:  # before anything is written: the output folder is the slot uid's
+    arena = mmap.mmap(spec["arena_fd"], spec["arena_size"]) if spec["arena_size"] else b""
+    if "drop_to_uid" in spec:  # before any student code runs
         for name in PREIMPORTS if spec.get("preimport") else ():
             __import__(name)
         os.setgroups([])
         os.setgid(spec["drop_to_uid"])
         os.setuid(spec["drop_to_uid"])
-    log = os.open(os.path.join(spec["out"], "stdout.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
     sys.path.insert(0, spec["submission"])
-    os.chdir(spec.get("workdir", spec["out"]))
-    errors = {}
-    modules = import_modules(spec["modules"], errors)
-    status.send(ready=errors)
-    given = Given(modules)
-    for line in sys.stdin:
-        command = json.loads(line)
-        if command["op"] == "give":
-            given.load(command["sources"])
-            status.send(given=sorted(command["sources"]))
-        elif command["op"] == "case":
-            k = command["k"]
+    os.chdir(spec["workdir"])
+    modules = {}
+    given = Given(modules, channel)
+    while True:
+        try:
+            command, _ = channel.receive()
+        except EOFError:
+            break
+        channel.token = command.get("token")
+        if command.get("op") == "import":
+            error = import_module(command["module"], modules)
+            channel.send({"token": channel.token, "error": error})
+        elif command.get("op") == "case":
             try:
-                result = run_case(k, spec, modules, given, spec["cases"], spec["out"])
+                answer, blobs = run_case(command, modules, given, channel, arena)
             except BaseException as exc:
-                result = {"error": describe(exc), "warnings": []}
-            status.send(k=k, token=command.get("token"), **result)
+                answer, blobs = {"done": True, "error": describe(exc), "warnings": [], "result": {"n": 0}}, []
+            channel.send({"token": channel.token, **answer}, blobs)
         else:
             break
     os._exit(0)

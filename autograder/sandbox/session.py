@@ -1,21 +1,22 @@
-"""The trusted parent's side of one sandbox: start it, send cases, time them, kill it.
+"""The trusted parent's side of one sandbox: start it, import, send cases, time them, kill it.
 
-A Session runs the runner (runner.py) under an isolation strategy, in its own process
-group, with rlimits. Every case has a wall timeout: when it passes, the whole sandbox is
-killed and the next `run` starts a fresh one. The parent reads only status lines (raised or
-not) from a private pipe and result files from the output folder, never stdout.
-
-Student code runs in the runner's process and can write to that pipe and that folder at any
-time, so a case counts only what was made after the parent asked for it: `run` moves what is
-already at the case's folder out of the sandbox's reach before sending the case, and accepts
-only the status line that echoes the case's fresh random token (a line forged in advance for
-a later case cannot know it). The output folder is deleted when the sandbox closes, with a
-remover that no depth of nested folders can stop (`isolation.remove_tree`).
+A Session runs the runner (runner.py) under an isolation strategy, in its own process group,
+with rlimits. Three channels connect them, none of them a folder either side writes:
+- commands: a pipe to the runner's stdin (frames of the wire format, wire.py);
+- answers: a pipe from the runner (frames; read with a deadline and byte limits);
+- the arena: a sealed memfd (it cannot grow or shrink) holding the current case's input
+  arrays, mapped by both sides. The runner's arguments are views of it, so the parent reads
+  what the call did to its inputs from its own mapping, whatever student code reports.
+Every wait has a deadline: when it passes, the whole sandbox is killed and the next start
+makes a fresh one. An answer counts only when it echoes the fresh random token of the
+command it answers (a frame forged in advance cannot know it); anything else is ignored.
 """
-import json
+import fcntl
+import mmap
 import os
 import secrets
 import select
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -23,10 +24,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import isolation
+from . import cleanup, slots, strategies, wire
 
-MAX_STATUS_LINE = 8192
-TOKEN_BYTES = 16  # the random token a case's status line must echo
+TOKEN_BYTES = 16
 ACTIVE = set()   # running sessions, so that Ctrl-C can kill every sandbox
 
 
@@ -37,67 +37,80 @@ def kill_all():
 
 @dataclass
 class Outcome:
-    """What happened to one case in the sandbox (not whether it was right)."""
-    status: str                 # ok, error (raised), timeout, crash (the sandbox died), skipped
-    error: str | None = None
-    warnings: list = field(default_factory=list)
+    """What happened to one call in the sandbox (not whether it was right). Everything but
+    `status` and `seconds` is the runner's claim, to be checked before any of it is used."""
+    status: str                       # ok, error (raised), timeout, crash (the sandbox died)
+    error_type: str = ""
+    error_text: str = ""
+    warnings: list = field(default_factory=list)    # [[category, text]] as the runner sent them
     seconds: float = 0.0
+    result: dict = field(default_factory=lambda: {"n": 0})
+    blobs: list = field(default_factory=list)
 
 
-class StartFailure(Exception):
-    """The sandbox did not get as far as importing the student's modules."""
+def copy_runner(folder):
+    """The runner's files in `folder` (world-readable): no path into the kit reaches the sandbox."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in strategies.RUNNER_FILES:
+        shutil.copyfile(strategies.HERE / name, folder / name)
+        os.chmod(folder / name, 0o644)
+    os.chmod(folder, 0o755)
+    return folder
+
+
+def limits_of(settings):
+    return strategies.Limits(settings.cpu_seconds, settings.memory_bytes, settings.output_bytes,
+                             settings.max_processes, settings.sandbox_disk_bytes, settings.sandbox_files)
+
+
+class Arena:
+    """The shared memory of one session's case inputs (see the module docstring)."""
+
+    def __init__(self, size):
+        self.size = max(mmap.PAGESIZE, -(-size // mmap.PAGESIZE) * mmap.PAGESIZE)
+        self.fd = os.memfd_create("case-inputs", os.MFD_ALLOW_SEALING)
+        os.ftruncate(self.fd, self.size)
+        fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
+        self.memory = mmap.mmap(self.fd, self.size)
+
+    def close(self):
+        self.memory.close()
+        os.close(self.fd)
 
 
 class Session:
-    def __init__(self, strategy, settings, submission, cases, modules, scratch, slot=0):
-        self.strategy, self.settings = strategy, settings
-        self.modules, self.slot = list(modules), slot
-        self.paths = isolation.Paths(Path(submission), Path(cases), Path(scratch) / "out")
-        self.stale = Path(scratch) / "stale"   # what student code left at a case's folder in advance
-        self.process = None
-        self.control = None
-        self.buffer = b""
-        self.given = set()
-        self.import_errors = {}
+    def __init__(self, strategy, settings, submission, scratch, runner, slot=0, arena_bytes=1 << 20):
+        self.strategy, self.settings, self.slot = strategy, settings, slot
+        self.paths = strategies.Paths(Path(submission), Path(runner))
+        self.scratch = Path(scratch)
+        self.arena = Arena(arena_bytes)
+        self.process = self.commands = self.answers = None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self):
-        """Start the sandbox and wait for its imports. Returns {module: error or None}."""
+        """Start a fresh sandbox (no module imported yet)."""
         self.close()
-        self.paths.out.parent.mkdir(parents=True, exist_ok=True)
-        self.paths.out.mkdir(mode=0o700, exist_ok=True)  # exists only when close() could not remove it
-        self.stale.mkdir(mode=0o700, exist_ok=True)
         if self.strategy.uses_slot_uid:
-            os.chown(self.paths.out, isolation.slot_uid(self.slot), isolation.slot_uid(self.slot))
-            os.chmod(self.paths.out, 0o700)
-            isolation.restrict_to_slot(self.paths.submission, self.slot)
-        read_fd, write_fd = os.pipe()
-        spec = self.strategy.runner_spec(self.paths, self.slot)
-        spec.update(modules=self.modules, control_fd=write_fd)
-        argv = self.strategy.argv(self.paths, json.dumps(spec))
-        settings = self.settings
+            slots.restrict_to_slot(self.paths.submission, self.slot)
+        command_read, command_write = os.pipe()
+        answer_read, answer_write = os.pipe()
+        limits = limits_of(self.settings)
         self.process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(write_fd,), start_new_session=True, env=isolation.base_env(),
-            preexec_fn=lambda: isolation.set_limits(settings), close_fds=True)
-        os.close(write_fd)
+            self.strategy.argv(self.paths, limits), stdin=command_read, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, pass_fds=(answer_write, self.arena.fd), start_new_session=True,
+            env=strategies.base_env(), preexec_fn=self.strategy.preexec(self.paths, limits), close_fds=True)
+        os.close(command_read)
+        os.close(answer_write)
+        os.set_blocking(command_write, False)
         ACTIVE.add(self)
-        self.control, self.buffer, self.given = read_fd, b"", set()
-        message = self._receive(settings.import_timeout)
-        if message is None or "ready" not in message or not isinstance(message["ready"], dict):
-            try:
-                self.process.wait(timeout=0.2)  # tell "still running" from "just exited"
-            except subprocess.TimeoutExpired:
-                pass
-            reason = "timed out" if message is None and self.process.poll() is None else "exited"
-            self.close()
-            raise StartFailure(f"the submission's modules {reason} while importing "
-                               f"(limit {settings.import_timeout:g} s)" if reason == "timed out"
-                               else "the submission stopped Python while its modules were importing")
-        self.import_errors = {m: str(e) for m, e in message["ready"].items() if m in self.modules}
-        return self.import_errors
+        self.commands, self.answers = command_write, wire.Reader(answer_read, self.settings.max_result_bytes)
+        spec = dict(self.strategy.runner_spec(self.paths, self.slot), wire_fd=answer_write,
+                    arena_fd=self.arena.fd, arena_size=self.arena.size)
+        return self.send(spec, (), time.monotonic() + self.settings.import_timeout)
 
     def close(self):
+        """Kill the sandbox and everything it started; remove what it left (never raises)."""
         ACTIVE.discard(self)
         if self.process is not None:
             try:
@@ -105,127 +118,117 @@ class Session:
             except (ProcessLookupError, PermissionError):
                 pass
             if self.strategy.shares_host:
-                isolation.kill_slot(self.slot)
-                isolation.remove_slot_files(self.slot)
+                slots.kill_slot(self.slot)
+                slots.remove_slot_leftovers(self.slot)
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-            for stream in (self.process.stdin,):
+            self.process = None
+        for fd in (self.commands, self.answers and self.answers.fd):
+            if fd is not None:
                 try:
-                    stream.close()
+                    os.close(fd)
                 except OSError:
                     pass
-            self.process = None
-        if self.control is not None:
-            os.close(self.control)
-            self.control = None
-        isolation.remove_tree(self.paths.out)
-        isolation.remove_tree(self.stale)
+        self.commands = self.answers = None
+
+    def dispose(self):
+        self.close()
+        self.arena.close()
 
     @property
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
     # -- commands ------------------------------------------------------------------------
-    def give(self, name, sources):
-        """Load trusted helper modules into the sandbox once per sandbox life."""
-        if name in self.given:
-            return True
-        if not self._send({"op": "give", "sources": sources}):
-            return False
-        reply = self._receive(self.settings.import_timeout)
-        if reply is None or "given" not in reply:
-            self.close()
-            return False
-        self.given.add(name)
-        return True
+    def import_module(self, module, timeout):
+        """Import one student module: an Outcome with status ok, error, timeout or crash."""
+        return self.exchange({"op": "import", "module": module}, (), timeout)
 
-    def run(self, k, timeout):
-        """Run case k. The result files are in out_dir(k) when the outcome is ok."""
-        token = secrets.token_hex(TOKEN_BYTES)
-        self._set_aside(k, token)
+    def run(self, command, timeout, serve=None):
+        """Run one case (command: target, args, kwargs, plan; its inputs already in the
+        arena). serve(header, blobs) -> (reply header, blobs) answers the runner's calls of
+        given helpers while the case runs."""
+        return self.exchange(dict(command, op="case"), (), timeout, serve)
+
+    def exchange(self, command, blobs, timeout, serve=None):
         started = time.monotonic()
-        if not self._send({"op": "case", "k": k, "token": token}):
-            return Outcome("crash", "the sandbox was not running", seconds=0.0)
+        deadline = started + timeout
+        token = secrets.token_hex(TOKEN_BYTES)
+        if not self.send(dict(command, token=token), blobs, deadline):
+            return self.lost(started, deadline)
         while True:
-            left = timeout - (time.monotonic() - started)
-            message = self._receive(max(left, 0.0))
-            seconds = time.monotonic() - started
-            if message is None:
-                timed_out = self.alive
+            try:
+                frame = self.answers.read(deadline)
+            except EOFError:
+                frame = None
+            except wire.WireError as exc:
                 self.close()
-                if timed_out:
-                    return Outcome("timeout", f"took longer than {timeout:g} s", seconds=seconds)
-                return Outcome("crash", "Python stopped during the call (os._exit, a signal or a resource limit)", seconds=seconds)
-            if message.get("k") == k and message.get("token") == token:
-                error = message.get("error")
-                warns = [str(w)[:300] for w in message.get("warnings", [])][:5] if isinstance(message.get("warnings"), list) else []
-                return Outcome("error" if error else "ok", str(error)[:300] if error else None, warns, seconds)
-            # anything else on the channel is noise or a forgery written by student code: ignore it
+                return Outcome("crash", error_text=str(exc), seconds=time.monotonic() - started)
+            if frame is None:
+                return self.lost(started, deadline)
+            header, parts = frame
+            if header.get("token") != token:
+                continue   # noise, or a forgery written by student code
+            if "call" in header and serve is not None:
+                reply, reply_blobs = serve(header, parts)
+                if not self.send(dict(reply, reply=token), reply_blobs, deadline):
+                    return self.lost(started, deadline)
+                continue
+            error = header.get("error")
+            seconds = time.monotonic() - started
+            if error is None:
+                return Outcome("ok", seconds=seconds, warnings=header.get("warnings", []),
+                               result=header.get("result", {"n": 0}), blobs=parts)
+            if not isinstance(error, dict):
+                error = {}
+            return Outcome("error", str(error.get("type", "")), str(error.get("text", "")),
+                           header.get("warnings", []), seconds)
 
-    def out_dir(self, k):
-        return self.paths.out / str(k)
+    def lost(self, started, deadline):
+        """The answer did not come: a timeout when the sandbox still runs, else a crash."""
+        timed_out = self.alive and time.monotonic() >= deadline
+        self.close()
+        seconds = time.monotonic() - started
+        return Outcome("timeout" if timed_out else "crash", seconds=seconds)
 
-    def _set_aside(self, k, token):
-        """Move whatever is at out_dir(k) (planted before the case: a folder, file, link or
-        FIFO) out of the sandbox's reach; it is deleted when the sandbox closes."""
-        try:
-            os.rename(self.out_dir(k), self.stale / f"{k}-{token}")
-        except FileNotFoundError:  # nothing there (the usual case)
-            pass
-
-    # -- the control pipe ----------------------------------------------------------------
-    def _send(self, command):
+    def send(self, header, blobs, deadline):
+        """Write one frame without ever blocking past the deadline; False if it cannot."""
         if not self.alive:
             return False
-        try:
-            self.process.stdin.write((json.dumps(command) + "\n").encode())
-            self.process.stdin.flush()
-            return True
-        except (BrokenPipeError, OSError):
-            return False
-
-    def _receive(self, timeout):
-        """The next JSON status line, or None on timeout or end of stream."""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
+        view = memoryview(wire.frame(header, blobs))
+        while view:
             left = deadline - time.monotonic()
-            if left <= 0 or self.control is None:
-                return None
-            ready, _, _ = select.select([self.control], [], [], left)
+            if left <= 0:
+                return False
+            _, ready, _ = select.select([], [self.commands], [], left)
             if not ready:
-                return None
-            chunk = os.read(self.control, 65536)
-            if not chunk:
-                return None
-            self.buffer += chunk
-            if len(self.buffer) > MAX_STATUS_LINE and b"\n" not in self.buffer:
-                self.buffer = b""
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        try:
-            message = json.loads(line[:MAX_STATUS_LINE])
-        except ValueError:
-            return {}
-        return message if isinstance(message, dict) else {}
+                return False
+            try:
+                view = view[os.write(self.commands, view):]
+            except BlockingIOError:
+                continue
+            except OSError:
+                return False
+        return True
 
 
-def probe_session(strategy):
+def probe_session(strategy, settings):
     """True when `strategy` can start the runner and import NumPy on this machine."""
-    from ..config import DEFAULTS
     with tempfile.TemporaryDirectory(prefix="ag-probe-") as scratch:
         scratch = Path(scratch)
         os.chmod(scratch, 0o755)
-        for name in ("submission", "cases"):
-            (scratch / name).mkdir()
-            os.chmod(scratch / name, 0o755)
+        (scratch / "submission").mkdir()
+        os.chmod(scratch / "submission", 0o755)
         (scratch / "submission" / "probe_module.py").write_text("import numpy\n")
         os.chmod(scratch / "submission" / "probe_module.py", 0o644)
-        session = Session(strategy, DEFAULTS, scratch / "submission", scratch / "cases",
-                          ["probe_module"], scratch, slot=0)
+        runner = copy_runner(scratch / "runner")
+        session = Session(strategy, settings, scratch / "submission", scratch, runner, slot=0)
         try:
-            return session.start() == {}
-        except (StartFailure, OSError):
+            return session.start() and session.import_module("probe_module", settings.import_timeout).status == "ok"
+        except OSError:
             return False
         finally:
-            session.close()
+            session.dispose()
+            cleanup.remove_tree(scratch / "submission")

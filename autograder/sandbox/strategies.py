@@ -1,0 +1,246 @@
+"""How a sandbox is built: bubblewrap, an unprivileged user, or rlimits only.
+
+Each strategy turns a session's paths into an argv, says what it protects, and gives the
+function that runs in the child before the runner starts (`preexec`):
+- bwrap:   namespaces (no network, private /tmp, /dev/shm and PIDs, each a size-capped tmpfs;
+           a read-only view of only the Python installation, the submission and the runner),
+           plus rlimits; as root, the runner also drops to its slot's uid (see Bubblewrap);
+- nobody:  for containers that run as root but block bwrap (Gradescope): the runner drops to
+           an unprivileged uid of its own slot after loading Python and NumPy, plus rlimits.
+           Where the kernel still allows it, the child first makes private mount, IPC, network
+           and UTS namespaces: size- and inode-capped tmpfs over every shared temporary
+           folder, and a /proc that shows no other uid's processes. Where it does not, what
+           the slot's uid leaves behind (files in the shared temporary folders, SysV IPC) is
+           removed when its sandbox closes (slots.remove_slot_leftovers);
+- rlimits: limits only, with a warning that files, network and processes are not protected.
+"""
+import os
+import resource
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import linux, slots
+
+INSIDE = Path("/sandbox")
+RUNNER_FILES = ("runner.py", "wire.py")   # what the runner needs, copied beside each other
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Host paths of one sandbox session."""
+    submission: Path   # read-only copy of the student's files
+    runner: Path       # a folder holding RUNNER_FILES (a copy: no path into the kit)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandbox may use (from the settings)."""
+    cpu_seconds: int
+    memory_bytes: int
+    output_bytes: int
+    max_processes: int
+    disk_bytes: int
+    disk_files: int
+
+
+def python_roots():
+    """Folders the interpreter and its packages live in (bound read-only into bwrap)."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sysconfig.get_paths()["stdlib"],
+             sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    import numpy
+    roots.add(str(Path(numpy.__file__).resolve().parents[1]))
+    real = sorted({os.path.realpath(r) for r in roots if r and os.path.exists(r)})
+    # keep only top-most folders: binding a parent already binds its children
+    return [r for r in real if not any(r != o and r.startswith(o + os.sep) for o in real)]
+
+
+def set_limits(limits):
+    """preexec: rlimits for the sandbox process and everything it starts."""
+    for which, value in {
+        resource.RLIMIT_CPU: limits.cpu_seconds,
+        resource.RLIMIT_AS: limits.memory_bytes,
+        resource.RLIMIT_FSIZE: limits.output_bytes,
+        resource.RLIMIT_NPROC: limits.max_processes,
+        resource.RLIMIT_CORE: 0,
+    }.items():
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def base_env():
+    return {
+        "PATH": "/usr/bin:/bin",
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+        "LANG": "C.UTF-8",
+    }
+
+
+class Strategy:
+    name = ""
+    warning = ""            # what this strategy does not protect, shown to the TA
+    uses_slot_uid = False   # the runner drops to the uid of its slot (slots.slot_uid(slot))
+    shares_host = False     # ... and may share the host's /tmp and IPC: leftovers are found by uid
+
+    def available(self):
+        raise NotImplementedError
+
+    def argv(self, paths, limits):
+        return [sys.executable, "-I", str(paths.runner / "runner.py")]
+
+    def runner_spec(self, paths, slot):
+        """Paths as the runner sees them, plus the uid it drops to (if any)."""
+        return {"submission": str(paths.submission), "workdir": "/tmp"}
+
+    def preexec(self, paths, limits):
+        return lambda: set_limits(limits)
+
+
+class Bubblewrap(Strategy):
+    """As root, bwrap makes no user namespace: the runner keeps only CAP_SETUID/CAP_SETGID and
+    drops to its slot's uid like "nobody" does, since RLIMIT_NPROC does not bind uid 0 (a fork
+    bomb would not stop at max_processes). Unprivileged, a user namespace maps it to 65534.
+    Either way its processes die with its PID namespace, and its /tmp and /dev/shm are its own
+    tmpfs (bytes capped by --size), so nothing is killed or deleted by uid."""
+    name = "bwrap"
+
+    def available(self):
+        import shutil
+        return shutil.which("bwrap") is not None
+
+    @property
+    def uses_slot_uid(self):
+        return os.geteuid() == 0
+
+    def runner_spec(self, paths, slot):
+        spec = {"submission": str(INSIDE / "submission"), "workdir": "/tmp"}
+        if self.uses_slot_uid:
+            spec["drop_to_uid"] = slots.slot_uid(slot)
+        return spec
+
+    def argv(self, paths, limits):
+        if self.uses_slot_uid:
+            identity = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                        "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            identity = ["--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+        argv = ["bwrap", *identity, "--die-with-parent", "--new-session", "--clearenv",
+                "--proc", "/proc", "--dev", "/dev",
+                "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", "/tmp",
+                "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", "/dev/shm"]
+        system = [f for f in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives") if os.path.exists(f)]
+        argv += parent_dirs([*system, *python_roots(), str(INSIDE / "runner")])
+        for folder in system:
+            argv += ["--ro-bind", folder, folder] if not os.path.islink(folder) else \
+                ["--symlink", os.readlink(folder), folder]
+        for root in python_roots():
+            argv += ["--ro-bind", root, root]
+        argv += ["--ro-bind", str(paths.submission), str(INSIDE / "submission"),
+                 "--ro-bind", str(paths.runner), str(INSIDE / "runner"),
+                 "--chdir", "/tmp"]
+        for key, value in base_env().items():
+            argv += ["--setenv", key, value]
+        return argv + ["--", sys.executable, "-I", str(INSIDE / "runner" / "runner.py")]
+
+
+def parent_dirs(destinations, made=("/", "/tmp")):
+    """bwrap arguments making every missing parent folder of the destinations, top down, with
+    mode 0755: as root, bwrap makes them 0700, which a runner that dropped its uid cannot cross."""
+    made, argv = set(made), []
+    for destination in destinations:
+        for parent in reversed(Path(destination).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                argv += ["--perms", "0755", "--dir", str(parent)]
+    return argv
+
+
+class Nobody(Strategy):
+    name = "nobody"
+    warning = ("no bwrap: the runner drops to an unprivileged uid; where the kernel forbids "
+               "namespaces, network, /proc and world-readable files are reachable by student code")
+    uses_slot_uid = True
+    shares_host = True
+    namespaces = True   # try private namespaces first (tests turn it off to check the fallback)
+
+    def available(self):
+        return os.geteuid() == 0
+
+    def private_namespaces(self):
+        """Can a child make the private namespaces here? (probed once per process)"""
+        if not self.namespaces:
+            return False
+        if not hasattr(self, "_works"):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWNET | linux.CLONE_NEWUTS)
+                    linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+                    linux.tmpfs("/tmp", 1 << 20, 64)
+                    os._exit(0)
+                except BaseException:
+                    os._exit(1)
+            self._works = os.waitpid(pid, 0)[1] == 0
+        return self._works
+
+    def inside(self, paths):
+        """Where the submission and the runner are seen from the child (moved out of the
+        shared temporary folders, which its private tmpfs cover)."""
+        if self.private_namespaces():
+            return Paths(Path("/tmp/.sandbox/submission"), Path("/tmp/.sandbox/runner"))
+        return paths
+
+    def runner_spec(self, paths, slot):
+        return {"submission": str(self.inside(paths).submission), "workdir": "/tmp",
+                "drop_to_uid": slots.slot_uid(slot), "preimport": True}
+
+    def argv(self, paths, limits):
+        return [sys.executable, "-I", str(self.inside(paths).runner / "runner.py")]
+
+    def preexec(self, paths, limits):
+        private = self.private_namespaces()
+
+        def run():
+            if private:
+                enter_private_namespaces(paths, self.inside(paths), limits)
+            set_limits(limits)
+        return run
+
+
+def enter_private_namespaces(paths, inside, limits):
+    """In the child, as root, before the runner starts: new mount, IPC, network and UTS
+    namespaces; a capped tmpfs over every shared temporary folder; the submission and the
+    runner bound read-only where the runner expects them; /proc showing only its own uid."""
+    linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWNET | linux.CLONE_NEWUTS)
+    linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+    # bind the inputs somewhere that stays visible before the temporary folders are covered
+    holders = [f"/proc/self/fd/{os.open(source, os.O_RDONLY | os.O_DIRECTORY)}"
+               for source in (paths.submission, paths.runner)]
+    linux.tmpfs("/tmp", limits.disk_bytes, limits.disk_files)
+    for source, target in zip(holders, (inside.submission, inside.runner)):
+        os.makedirs(target, 0o755)
+        linux.mount(source, str(target), None, linux.MS_BIND)
+        linux.mount(None, str(target), None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID)
+    os.chmod("/tmp/.sandbox", 0o755)
+    for folder in slots.SHARED_TEMP[1:]:
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            linux.tmpfs(folder, limits.disk_bytes, limits.disk_files)
+    linux.mount("proc", "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV, "hidepid=invisible")
+
+
+class RlimitsOnly(Strategy):
+    name = "rlimits"
+    warning = ("rlimits only: student code runs as this user and can read the kit's files, "
+               "including hidden material, reach the network, and signal or outlive the grader's "
+               "processes; install bubblewrap")
+
+    def available(self):
+        return True
+
+
+STRATEGIES = {s.name: s for s in (Bubblewrap(), Nobody(), RlimitsOnly())}
