@@ -21,7 +21,11 @@ autograder.zip holds
   autograder/             the kit's engine (the trusted parent and the sandbox runner);
   solutions/<lab>/        the reference, grading.py with the hidden cases (hidden material);
   otter_config.json       Otter's configuration: the kit's plugin (autograder.otter_plugin)
-                          grades the submission with the engine; Otter's kernel runs nothing of it;
+                          grades the submission with the engine; Otter's kernel runs nothing of it.
+                          `build --show-hidden` stores show_hidden = true, Otter's own key and in
+                          the plugin's configuration: hidden tests' feedback (shapes only, never
+                          values) becomes visible to students once grades are published
+                          (Gradescope's "after_published");
   tests/<question>.py     Otter's test files: placeholders worth each question's points that
                           fail unless the plugin replaces them (a missing plugin gives 0, not 100);
   files/<notebook>.ipynb  an empty notebook that Otter copies over the submission's own, so that
@@ -357,20 +361,24 @@ if __name__ == "__main__":
 '''
 
 
-def otter_config(lab, settings):
+def otter_config(lab, settings, show_hidden=False):
+    """Otter's otter_config.json. show_hidden: hidden tests' results become visible to students
+    after grades are published ("after_published"), as with Otter's own show_hidden; the plugin
+    reads its copy in its configuration, since it writes the results itself."""
     return {
         "lang": "python",
-        "plugins": [{PLUGIN: {"lab": lab.name, "settings": settings}}],
+        "plugins": [{PLUGIN: {"lab": lab.name, "settings": settings, "show_hidden": bool(show_hidden)}}],
         "show_stdout": False,
-        "show_hidden": False,
+        "show_hidden": bool(show_hidden),
         "pdf": False,
         "grade_from_log": False,
         "print_summary": True,
     }
 
 
-def autograder_files(lab, settings=None):
-    """{name in the zip: bytes}; `settings` ({name: value}) are stored for the engine."""
+def autograder_files(lab, settings=None, show_hidden=False):
+    """{name in the zip: bytes}; `settings` ({name: value}) are stored for the engine, and
+    show_hidden for the plugin (see otter_config)."""
     notebook = notebooks(read_tree(lab.assignment_dir))
     if len(notebook) != 1:
         raise BuildError(f"{lab.assignment_dir} must hold exactly one notebook")
@@ -380,7 +388,7 @@ def autograder_files(lab, settings=None):
         "run_otter.py": RUN_OTTER.encode(),
         "requirements.txt": requirements().encode(),
         "environment.yml": environment_yml().encode(),
-        "otter_config.json": (json.dumps(otter_config(lab, dict(settings or {})), indent=2) + "\n").encode(),
+        "otter_config.json": (json.dumps(otter_config(lab, dict(settings or {}), show_hidden), indent=2) + "\n").encode(),
         f"files/{notebook[0]}": empty_notebook_text().encode(),
     }
     for q in lab.questions:
@@ -411,7 +419,7 @@ def write_zip(path, files, prefix=""):
 
 
 # ---------------------------------------------------------------------------- build
-def build(lab, out, settings, zip_settings=None, log=print):
+def build(lab, out, settings, zip_settings=None, log=print, show_hidden=False):
     """Write out/student/, out/student.zip and out/autograder.zip (see the module docstring)."""
     out = Path(out)
     handout = student_files(lab)
@@ -422,7 +430,7 @@ def build(lab, out, settings, zip_settings=None, log=print):
     if problems:
         raise BuildError("the student handout points to documents students do not have (point to the "
                          "notebook's part, the docstring or the lecture's equation instead):\n  " + "\n  ".join(problems[:20]))
-    grader = autograder_files(lab, zip_settings)
+    grader = autograder_files(lab, zip_settings, show_hidden)
     out.mkdir(parents=True, exist_ok=True)
     student_dir = out / "student"
     if student_dir.exists():
@@ -441,7 +449,8 @@ def build(lab, out, settings, zip_settings=None, log=print):
     log(f"wrote {student_dir}/ ({len(handout)} files: {', '.join(sorted(handout))})")
     log(f"wrote {out / 'student.zip'} (the same files in {lab.name}/)")
     log(f"wrote {out / ZIP_NAME} ({len(grader)} files; Otter plugin {PLUGIN}, lab {lab.name}, "
-        f"numpy=={np.__version__}, otter-grader=={OTTER_VERSION})")
+        f"numpy=={np.__version__}, otter-grader=={OTTER_VERSION}"
+        f"{'; hidden tests visible after grades are published' if show_hidden else ''})")
     log("checked: no solution line, private line or hidden case input appears in the handout, "
         "and nothing in it points to a staff-only document")
     return Built(student_dir, out / "student.zip", out / ZIP_NAME, sorted(handout), sorted(grader))

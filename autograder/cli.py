@@ -4,7 +4,7 @@
   python -m autograder skeleton [--check]
   python -m autograder mutants
   python -m autograder settings
-  python -m autograder build [--out DIR] [--isolation NAME]
+  python -m autograder build [--out DIR] [--isolation NAME] [--show-hidden]
   python -m autograder benchmark [-n 200] [-j 2] [--otter-sample 5]
 """
 import argparse
@@ -64,7 +64,7 @@ def cmd_settings(args, settings):
 def cmd_build(args, settings):
     lab = labs.load_lab(args.lab)
     stored = {k: v for k, v in (("isolation", args.isolation), ("case_timeout", args.case_timeout)) if v is not None}
-    build.build(lab, Path(args.out), settings, zip_settings=stored)
+    build.build(lab, Path(args.out), settings, zip_settings=stored, show_hidden=args.show_hidden)
     return 0
 
 
@@ -97,6 +97,8 @@ def parser():
     b.add_argument("--isolation", choices=["auto", "bwrap", "nobody", "rlimits"], default=None,
                    help="store this sandbox choice in autograder.zip (default: auto)")
     b.add_argument("--case-timeout", type=float, default=None, help="store this case timeout in autograder.zip")
+    b.add_argument("--show-hidden", action="store_true",
+                   help="like Otter's show_hidden: hidden tests' feedback (shapes only) visible once grades are published")
     b.set_defaults(run=cmd_build)
     k = sub.add_parser("benchmark", help="seconds per submission: grade -jN against serial otter run (prints figures)")
     k.add_argument("-n", type=int, default=200, help="submissions to build and grade (default 200)")

@@ -203,7 +203,8 @@ def test_autograder_zip_layout(dist, lab):
     assert f"python={sys.version_info.major}.{sys.version_info.minor}" in read("environment.yml")
     otter_config = json.loads(read("otter_config.json"))
     (plugin,) = otter_config["plugins"]
-    assert plugin == {"autograder.otter_plugin.KitGrader": {"lab": lab.name, "settings": {}}}
+    assert plugin == {"autograder.otter_plugin.KitGrader": {"lab": lab.name, "settings": {}, "show_hidden": False}}
+    assert otter_config["show_hidden"] is False
     placeholder = json.loads(read(f"files/{NOTEBOOK}"))
     assert all(c["cell_type"] == "markdown" for c in placeholder["cells"])
 
@@ -228,6 +229,25 @@ def test_build_stores_chosen_settings(tmp_path, lab):
     with zipfile.ZipFile(tmp_path / "autograder.zip") as archive:
         stored = json.loads(archive.read("otter_config.json"))["plugins"][0]["autograder.otter_plugin.KitGrader"]
     assert stored["settings"] == {"isolation": "nobody"}
+
+
+def test_build_stores_show_hidden(tmp_path, lab):
+    """--show-hidden, like Otter's show_hidden: stored as Otter's key and in the plugin's
+    configuration (the plugin makes hidden tests visible "after_published"); nothing else changes."""
+    assert cli.main(["build", "--out", str(tmp_path / "shown"), "--show-hidden", "--case-timeout", "10"]) == 0
+    assert cli.main(["build", "--out", str(tmp_path / "default")]) == 0
+    stored = {}
+    for name in ("shown", "default"):
+        with zipfile.ZipFile(tmp_path / name / "autograder.zip") as archive:
+            stored[name] = json.loads(archive.read("otter_config.json"))
+    shown, default = stored["shown"], stored["default"]
+    assert shown["show_hidden"] is True and default["show_hidden"] is False
+    plugin = shown["plugins"][0]["autograder.otter_plugin.KitGrader"]
+    assert plugin == {"lab": lab.name, "settings": {"case_timeout": 10.0}, "show_hidden": True}
+    assert default["plugins"][0]["autograder.otter_plugin.KitGrader"]["show_hidden"] is False
+    assert {k: v for k, v in shown.items() if k not in ("show_hidden", "plugins")} == \
+        {k: v for k, v in default.items() if k not in ("show_hidden", "plugins")}
+    assert build.read_zip(tmp_path / "shown" / "student.zip") == build.read_zip(tmp_path / "default" / "student.zip")
 
 
 def test_settings_from_the_environment():
