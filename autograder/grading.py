@@ -12,12 +12,13 @@ hidden value. Each module is imported on its own with its own time limit; a modu
 cannot be imported costs only the functions that need it. A function that timed out once
 is not run again: its remaining cases fail at once with the same message.
 """
+import ast
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import text, values
+from . import compare, text, values
 from .compare import Mismatch
 from .sandbox import wire
 from .sandbox.runner import resolve
@@ -117,7 +118,7 @@ class Grader:
             for module in self.lab.modules:
                 if module in self.broken:
                     continue
-                outcome = self.session.import_module(module, self.settings.import_timeout)
+                outcome = self.session.import_module(module, self.settings.import_timeout, self.broken)
                 if outcome.status != "ok":
                     self.broken[module] = self.import_problem(module, outcome)
                 if not self.session.alive:
@@ -133,11 +134,18 @@ class Grader:
             return f"{module}.py stopped Python while importing (sys.exit, os._exit or a resource limit)"
         try:
             source = (self.submission.folder / f"{module}.py").read_bytes()
-            compile(source, f"{module}.py", "exec")
+            tree = ast.parse(source, f"{module}.py")
         except SyntaxError as exc:   # the parent's own compiler says where
             return f"{module}.py: {type(exc).__name__}: {text.one_line(exc.msg, 80)} (line {exc.lineno})"
         except (OSError, ValueError):
-            pass
+            tree = None
+        imported = {alias.name for node in ast.walk(tree or ast.Module(body=[], type_ignores=[]))
+                    for alias in getattr(node, "names", []) if isinstance(node, ast.Import)} | {
+            node.module for node in ast.walk(tree or ast.Module(body=[], type_ignores=[]))
+            if isinstance(node, ast.ImportFrom)}
+        upstream = [m for m in self.lab.modules if m in self.broken and m in imported]
+        if upstream and outcome.error_type in ("ImportError", "ModuleNotFoundError"):
+            return f"{module}.py imports {upstream[0]}.py, which could not be imported"
         return f"{module}.py raised {text.exception_name(outcome.error_type)} while importing"
 
     # -- cases ---------------------------------------------------------------------------
@@ -175,7 +183,9 @@ class Grader:
         if outcome.status == "error":
             if outcome.error_type == "NotImplementedError":
                 return NOT_WRITTEN
-            return f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text)
+            advice = compare.error_advice(f"{outcome.error_type}: {outcome.error_text}")  # fixed phrases only
+            return (f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text)
+                    + (f". Likely mistake: {advice}" if advice else ""))
         if outcome.status == "timeout":
             return f"took longer than {case.timeout or self.settings.case_timeout:g} s: look for a loop that never ends"
         if outcome.status == "crash":

@@ -57,7 +57,7 @@ if str(ROOT) not in sys.path:
 from autograder import batch  # noqa: E402
 from autograder.config import DEFAULTS  # noqa: E402
 from autograder.labs import load_lab  # noqa: E402
-from autograder.sandbox import isolation, session  # noqa: E402
+from autograder.sandbox import isolation, session, strategies  # noqa: E402
 
 CASE_TIMEOUT = 0.5      # every reference case but train's (which has its own) takes milliseconds
 IMPORT_TIMEOUT = 2.0
@@ -68,7 +68,9 @@ FORKS = 40              # children fork_limit tries to make
 DEPTH = 1500            # nested folders: shutil.rmtree recurses once per level (limit 1000)
 KIT_TREES = [ROOT / "solutions"]  # autograder/ is checked for new files (the lead edits it)
 SHARED_TMP = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock"]
-STRATEGIES = [name for name, s in isolation.STRATEGIES.items() if s.available()]
+STRATEGIES = isolation.working(DEFAULTS)
+if "nobody" in STRATEGIES:   # and its fallback where the kernel forbids namespaces (Gradescope)
+    STRATEGIES.insert(STRATEGIES.index("nobody") + 1, "nobody-shared")
 OUTPUT_FILES = ("grades.csv", "results.json", "feedback.txt", "row.json")
 
 FILES = "rlimits does not protect files: student code runs as the grader's user"
@@ -88,13 +90,17 @@ def _frame(name):
 
 
 def _spec():
-    return _json.loads(_sys.argv[-1])
+    """The runner's spec (it arrives on stdin, never on the command line)."""
+    return _frame("main").f_locals["spec"]
 
 
-def _here():
-    """(k, out folder) of the case running now, from the runner's frame."""
-    f = _frame("run_case")
-    return f.f_locals["k"], f.f_locals["out"]
+def _channel():
+    return _frame("main").f_locals["channel"]
+
+
+def _forge(header, blobs=()):
+    """A frame of our own on the answer pipe."""
+    _sys.modules["__main__"].wire.send(_spec()["wire_fd"], header, blobs)
 
 
 def _nest(folder, depth=__DEPTH__):
@@ -152,9 +158,11 @@ RLIMITS_ROOT = (("rlimits", "RLIMIT_NPROC does not bind uid 0, and rlimits runs 
     if os.geteuid() == 0 else ()
 
 ATTACKS = [
-    # --- baselines
+    # --- baselines (stub, stub_2 and stub_3 are correct copies graded beside the attacks)
     attack("reference_full"),
     attack("stub"),
+    attack("stub_2"),
+    attack("stub_3"),
     attack("raise_at_import", exact=False, activations='raise RuntimeError("broken at import")\n'),
     # --- stopping Python at import (each its own submission: the whole sandbox is at stake)
     attack("exit_at_import", baseline="raise_at_import", activations="_sys.exit(0)\n"),
@@ -165,7 +173,17 @@ ATTACKS = [
         raise _Boom("boom")
         """),
     attack("hang_at_import", baseline="raise_at_import", activations="_time.sleep(30)\n"),
-    # --- cohort "raisers": stopping Python, lying objects and forged files inside functions
+    attack("forged_import_status", baseline="raise_at_import", activations="""
+        _fake = "\\x1b[2J\\x1b[H" + "Score: 100 / 100\\n" * 400 + "\\x1b]0;pwned\\x07"
+        for _k in range(3):  # the answer to the parent's import command, written first by student code
+            _forge({"token": _channel().token, "error": {"type": _fake, "text": _fake}, "ready": {"activations": _fake}})
+        raise RuntimeError(_fake)
+        """),
+    attack("slow_backprop_import", zero=["backprop.one_hot", "backprop.cross_entropy", "backprop.mse",
+                                         "backprop.dense_backward", "backprop.mlp_backward",
+                                         "backprop.numerical_gradient", "backprop.gradient_descent_step"],
+           backprop="_time.sleep(30)  # demo code without a __main__ guard\n"),
+    # --- cohort "raisers": stopping Python, lying objects, forged frames and student text
     attack("exit_in_function", cohort="raisers", zero=["activations.relu", "activations.relu_grad", "activations.leaky_relu"],
            activations="""
         class _Boom(BaseException):
@@ -238,34 +256,32 @@ ATTACKS = [
             return _LiarFloat(1.0)
         """),
     attack("fake_results", cohort="raisers", zero=["tlu.sign"], tlu="""
-        import numpy as _np
         def sign(*args, **kwargs):
-            k, out = _here()
             print("Score: 100 / 100")
-            print('{"score": 100.0, "tests": []}')
-            _sys.stdout.flush()
-            for folder in (".", _spec()["out"], out):
-                for name, text in (("results.json", '{"score": 100}'), ("grades.csv", "file,total\\nme,100\\n"),
-                                   ("row.json", '{"total_points_earned": 100}')):
-                    try:
-                        with open(_os.path.join(folder, name), "w") as f:
-                            f.write(text)
-                    except OSError:
-                        pass
-            _np.save(_os.path.join(out, "r.float.npy"), _np.asarray(100.0))
+            _forge({"token": "0" * 32, "done": True, "error": None, "result": {"f": 100.0}})
+            _forge({"token": _channel().token, "score": 100, "tests": []})
             raise RuntimeError("my score is printed above")
         """),
     attack("pickle_payload", cohort="raisers", zero=["tlu.heaviside"], tlu="""
+        import io as _io
         import numpy as _np
         class _Payload:
             def __reduce__(self):
                 return (_os.system, ("touch __PWNED__",))
         def heaviside(*args, **kwargs):
-            k, out = _here()
-            bad = _np.array([_Payload()], dtype=object)
-            for name in ("r.nd.npy", "r.float.npy", "in_0.after.npy"):
-                with open(_os.path.join(out, name), "wb") as f:
-                    _np.save(f, bad, allow_pickle=True)
+            buffer = _io.BytesIO()
+            _np.save(buffer, _np.array([_Payload()], dtype=object), allow_pickle=True)
+            _forge({"token": _channel().token, "done": True, "error": None, "result": {"a": 0}}, [buffer.getvalue()])
+            return None
+        """),
+    attack("npz_result", cohort="raisers", zero=["mlp.predict"], mlp="""
+        import io as _io
+        import numpy as _np
+        def predict(X, *args, **kwargs):
+            buffer = _io.BytesIO()
+            _np.savez(buffer, r=_np.zeros(len(X), dtype=int))
+            _forge({"token": _channel().token, "done": True, "error": None, "result": {"a": 0}}, [buffer.getvalue()])
+            _time.sleep(0.05)
             return None
         """),
     attack("huge_output", cohort="raisers", zero=["backprop.numerical_gradient", "backprop.gradient_descent_step",
@@ -277,9 +293,9 @@ ATTACKS = [
                     _os.write(1, chunk)
             except OSError:
                 pass
-            fd = _spec()["control_fd"]
-            _os.write(fd, b"z" * (1 << 20) + b"\\n")
+            fd = _spec()["wire_fd"]
             _os.write(fd, b'{"k": "junk"}\\n' * 1000)
+            _os.write(fd, b"z" * (2 << 20) + b"\\n")
             raise ValueError("v" * 10 ** 7)
         def gradient_descent_step(*args, **kwargs):
             return np.zeros(4_000_000)
@@ -291,8 +307,9 @@ ATTACKS = [
         _nested = []
         def tlu(*args, **kwargs):
             if not _nested:  # once per sandbox: it takes a moment
-                _nested.append(_here()[1])
-                _nest(_here()[1])
+                _nested.append(1)
+                _os.makedirs("deep", exist_ok=True)
+                _nest("deep")
             raise RuntimeError("nested folders")
         """),
     attack("memory_bomb", cohort="raisers", zero=["backprop.dense_backward"], backprop="""
@@ -300,6 +317,20 @@ ATTACKS = [
             hog = []
             while True:  # address space, 256 MB a time, until RLIMIT_AS says no
                 hog.append(np.empty(32 << 20))
+        """),
+    attack("escape_codes", cohort="raisers", zero=["tlu.perceptron_layer"], tlu="""
+        _Fake = type("\\x1b[31mScore: 100 / 100\\x1b[0m", (Exception,), {})
+        def perceptron_layer(*args, **kwargs):
+            raise _Fake("\\x1b[2J\\x1b[HScore: 100 / 100\\n" * 50 + "\\r\\x07\\x00" + "x" * 400)
+        """),
+    attack("leak_inputs", cohort="raisers", zero=["backprop.mse", "mlp.mlp_forward"], mlp="""
+        import numpy as _np
+        _np.set_printoptions(precision=17, threshold=10 ** 6)
+        def mlp_forward(X, params, *args, **kwargs):
+            raise ValueError(f"X = {X!r} W = {params[0][0]!r} " + " ".join(f"{x:.6g} {x!r}" for x in _np.ravel(X)))
+        """, backprop="""
+        def mse(a, b, *args, **kwargs):
+            raise ValueError(" ".join(f"{x:.6g} {x!r}" for x in list(np.ravel(a)) + list(np.ravel(b))))
         """),
     # --- cohort "crashes": the sandbox dies inside a function and is restarted
     attack("os_exit_in_function", cohort="crashes", zero=["backprop.one_hot"], backprop="""
@@ -312,9 +343,9 @@ ATTACKS = [
             _os.killpg(_os.getpgrp(), _signal.SIGKILL)
             _os.kill(_os.getpid(), _signal.SIGKILL)
         """),
-    attack("close_control_pipe", cohort="crashes", zero=["mlp.dense_forward"], mlp="""
+    attack("close_answer_pipe", cohort="crashes", zero=["mlp.dense_forward"], mlp="""
         def dense_forward(*args, **kwargs):
-            _os.close(_spec()["control_fd"])
+            _os.close(_spec()["wire_fd"])
             return 0.0
         """),
     attack("fork_storm", cohort="crashes", zero=["tlu.perceptron_layer"], tlu="""
@@ -353,39 +384,32 @@ ATTACKS = [
             while True:
                 pass
         """),
-    attack("infinite_loop", zero=["activations.relu"], activations="""
+    attack("infinite_loop", zero=["activations.relu", "backprop.mlp_backward"], activations="""
         def relu(*args, **kwargs):
             while True:
                 pass
+        """, backprop="""
+        def mlp_backward(*args, **kwargs):
+            while True:
+                pass
         """),
-    # --- cohort "breakouts": files, network and processes outside the sandbox
+    # --- cohort "breakouts": files, network, processes, IPC and the kit outside the sandbox
     attack("read_hidden", cohort="breakouts", zero=["activations.relu", "activations.relu_grad"], skip=RLIMITS_FILES,
            activations="""
         def _reads():
             spec = _spec()
-            mine = [_os.path.realpath(spec["out"]), _os.path.realpath(spec["submission"])]
+            mine = _os.path.realpath(spec["submission"])
             paths = list(__READS__)
             for j in range(4):
-                up = _os.path.join(spec["out"], "..", "..", "..", f"slot{j}")
-                paths += [_os.path.join(up, "session", "out"), _os.path.join(up, "submission", "activations.py")]
+                up = _os.path.join(spec["submission"], "..", "..", f"slot{j}")
+                paths += [_os.path.join(up, "submission", "activations.py")]
             found = []
             for path in paths:
-                if any(_os.path.realpath(path).startswith(m) for m in mine):
-                    continue  # its own folders
-                try:  # a copy made in the last second may not be locked yet (an open issue in batch.py)
-                    if path.endswith(".py") and _time.time() - _os.stat(path).st_mtime < 1:
-                        continue
-                except OSError:
-                    pass
+                if _os.path.realpath(path).startswith(mine):
+                    continue  # its own folder
                 try:
-                    if _os.path.isdir(path):
-                        found.append((path, " ".join(sorted(_os.listdir(path)))))
-                    else:
-                        with open(path, "rb") as f:
-                            try:
-                                found.append((path, f.read(400).decode("latin-1")))
-                            except OSError:
-                                found.append((path, "opened"))
+                    with open(path, "rb") as f:
+                        found.append((path, f.read(400).decode("latin-1")))
                 except OSError:
                     pass
             return found
@@ -404,18 +428,14 @@ ATTACKS = [
     attack("write_elsewhere", cohort="breakouts", zero=["activations.leaky_relu"], skip=RLIMITS_FILES, activations="""
         def leaky_relu(*args, **kwargs):
             spec = _spec()
-            mine = _os.path.realpath(spec["out"])
             wrote = []
             new_files = list(__NEW_FILES__)
             for j in range(4):
-                up = _os.path.join(spec["out"], "..", "..", "..", f"slot{j}")
-                new_files += [_os.path.join(up, "session", "out", "x.npy"), _os.path.join(up, "submission", "extra.py")]
-            new_files += [_os.path.join(spec["cases"], "0", "x.npy"), _os.path.join(spec["submission"], "extra.py")]
-            existing = list(__EXISTING__) + [_os.path.join(spec["cases"], "0", "call.json"),
-                                             _os.path.join(spec["submission"], "activations.py")]
+                up = _os.path.join(spec["submission"], "..", "..", f"slot{j}")
+                new_files += [_os.path.join(up, "submission", "extra.py")]
+            new_files += [_os.path.join(spec["submission"], "extra.py")]
+            existing = list(__EXISTING__) + [_os.path.join(spec["submission"], "activations.py")]
             for path in new_files:
-                if _os.path.realpath(path).startswith(mine):
-                    continue
                 try:
                     _os.close(_os.open(path, _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL, 0o666))
                     wrote.append(path)
@@ -438,23 +458,83 @@ ATTACKS = [
                     pass
             raise RuntimeError(("WROTE " + " ".join(wrote)) if wrote else "nothing written")
         """),
-    attack("symlink_result_folder", cohort="breakouts", zero=["activations.tanh"], skip=RLIMITS_FILES, activations="""
-        def _once(main, name, replacement):
-            original = getattr(main, name)
-            def patched(*args, **kwargs):
-                setattr(main, name, original)
-                return replacement
-            setattr(main, name, patched)
-        def tanh(*args, **kwargs):
-            \"\"\"Make the runner report "ok" without writing, and point the case's folder at
-            correct results that only the trusted parent can read.\"\"\"
-            k, out = _here()
-            main = _sys.modules["__main__"]
-            _once(main, "save_tree", None)
-            _once(main, "walk_arrays", iter(()))
-            _os.rmdir(out)
-            _os.symlink(_os.path.join("__PLANT__", str(k)), out)
-            return None
+    attack("proc_snoop", cohort="breakouts", zero=["activations.tanh"], skip=RLIMITS_FILES, activations="""
+        def tanh(z, *args, **kwargs):
+            \"\"\"Find other submissions' folders in /proc and run their tanh.\"\"\"
+            for pid in [p for p in _os.listdir("/proc") if p.isdigit()]:
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        words = f.read().decode(errors="replace").split("\\0")
+                except OSError:
+                    continue
+                for word in words:
+                    for candidate in (word, _os.path.join(word, "activations.py")):
+                        if candidate.endswith("activations.py") and "reference_full" in candidate:
+                            try:
+                                scope = {}
+                                with open(candidate) as f:
+                                    exec(f.read(), scope)
+                                return scope["tanh"](z)
+                            except Exception:
+                                pass
+            raise RuntimeError("no other submission found")
+        """),
+    attack("argv0_kit", cohort="breakouts", zero=["activations.tanh_grad"], skip=RLIMITS_FILES, activations="""
+        def tanh_grad(z, *args, **kwargs):
+            \"\"\"Walk up from the runner's own path to a solutions/ folder and run its tanh_grad.\"\"\"
+            for start in (_sys.argv[0], getattr(_sys.modules["__main__"], "__file__", "")):
+                folder = _os.path.dirname(_os.path.abspath(start))
+                for _ in range(8):
+                    path = _os.path.join(folder, "solutions", "__LAB__", "activations.py")
+                    try:
+                        scope = {}
+                        with open(path) as f:
+                            exec(f.read().replace("# BEGIN", "#").replace("# END", "#"), scope)
+                        return scope["tanh_grad"](z)
+                    except Exception:
+                        folder = _os.path.dirname(folder)
+            raise RuntimeError("no kit found")
+        """),
+    attack("sysv_plant", cohort="breakouts", zero=["activations.softmax_jacobian"], skip=RLIMITS_FILES, activations="""
+        def softmax_jacobian(*args, **kwargs):
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.shmat.restype = ctypes.c_void_p
+            ident = libc.shmget(__SHM_KEY__, 4096, 0o1666)
+            if ident >= 0:
+                address = libc.shmat(ident, None, 0)
+                if address not in (None, ctypes.c_void_p(-1).value):
+                    ctypes.memmove(address, b"__MARK__", len("__MARK__"))
+            raise RuntimeError("planted")
+        """),
+    attack("lock_links", cohort="breakouts", zero=["activations.sigmoid_grad"], skip=RLIMITS_FILES, activations="""
+        def sigmoid_grad(*args, **kwargs):
+            for folder in ("/run/lock", "/tmp", "/run/autograder-slots-0"):
+                for uid in range(61000, 61016):
+                    for name in (f"autograder-uid-{uid}.lock", f"uid-{uid}.lock"):
+                        try:
+                            _os.symlink("/tmp/__MARK__-lock-target", _os.path.join(folder, name))
+                        except OSError:
+                            pass
+            raise RuntimeError("links planted")
+        """),
+    attack("disk_fill", cohort="breakouts", zero=["backprop.one_hot"], skip=RLIMITS_FILES, backprop="""
+        def one_hot(*args, **kwargs):
+            written = 0
+            for folder in (".", "/tmp", "/dev/shm", "/var/tmp"):
+                for i in range(64):  # at most 256 MB each, 4 MB a file
+                    try:
+                        with open(_os.path.join(folder, f"fill-__MARK__-{i}"), "wb") as f:
+                            f.write(b"\\0" * (4 << 20))
+                        written += 4
+                    except OSError:
+                        break
+                for i in range(20000):  # and files without bytes
+                    try:
+                        _os.close(_os.open(_os.path.join(folder, f"e-__MARK__-{i}"), _os.O_CREAT | _os.O_WRONLY))
+                    except OSError:
+                        break
+            raise RuntimeError(f"wrote {written} MB")
         """),
     attack("fork_escape", cohort="breakouts", zero=["activations.softmax"], skip=RLIMITS_PROCESSES, activations="""
         def softmax(*args, **kwargs):
@@ -471,6 +551,7 @@ ATTACKS = [
         """),
     attack("fork_limit", cohort="breakouts", zero=["mlp.predict"], skip=RLIMITS_ROOT, mlp="""
         import signal as _signal
+        _predict = predict
         def predict(*args, **kwargs):
             children = []
             for i in range(__FORKS__):
@@ -487,6 +568,8 @@ ATTACKS = [
             for child in children:
                 _os.kill(child, _signal.SIGKILL)
                 _os.waitpid(child, 0)
+            if len(children) >= __MAX_PROCESSES__:
+                return _predict(*args, **kwargs)   # full marks only if the limit did not hold
             raise RuntimeError(f"FORKED {len(children)}")
         """),
     attack("loopback_socket", cohort="breakouts", zero=["activations.sigmoid"], skip=ONLY_BWRAP_NETWORK, activations="""
@@ -499,7 +582,7 @@ ATTACKS = [
                 raise RuntimeError(f"no network: {exc}")
             raise RuntimeError("NET-OK")
         """),
-    # --- alone: attacks on the whole process (patches, signals, threads, the control pipe)
+    # --- alone: attacks on the whole process (patches, signals, threads, the runner itself)
     attack("monkeypatch_numpy", zero=["activations.relu"], activations="""
         import numpy as _np
         _np.allclose = lambda *a, **k: True
@@ -511,34 +594,24 @@ ATTACKS = [
             pass
         _dumps = _json.dumps
         _json.dumps = lambda message, *a, **k: _dumps({**message, "error": None, "warnings": []}, *a, **k) \\
-            if isinstance(message, dict) else _dumps(message, *a, **k)
+            if isinstance(message, dict) and "done" in message else _dumps(message, *a, **k)
         def relu(*args, **kwargs):
             return _np.full(3, 1e300)
         """),
-    attack("plant_future_results_and_forge_status", zero=["activations.relu"], activations="""
+    attack("forge_later_answers", zero=["activations.relu"], exact=False, activations="""
         import numpy as _np
-        def _plant():
-            \"\"\"Correct results for every relu case, written before any case runs, and a forged
-            "ok" status for case k + 1 sent right after the runner's status for case k.\"\"\"
-            spec = _spec()
-            relu_cases = set()
-            for name in _os.listdir(spec["cases"]):
-                with open(_os.path.join(spec["cases"], name, "call.json")) as f:
-                    call = _json.load(f)
-                if call["target"] == {"module": "activations", "attr": "relu"}:
-                    relu_cases.add(int(name))
-                    z = _np.load(_os.path.join(spec["cases"], name, "0.npy"))
-                    _os.makedirs(_os.path.join(spec["out"], name), exist_ok=True)
-                    _np.save(_os.path.join(spec["out"], name, "r.nd.npy"), _np.maximum(0.0, _np.asarray(z, dtype=float)))
-            status = _frame("main").f_locals["status"]
-            send = status.send
-            def forged(**message):
-                send(**message)
-                k = message.get("k")
-                if isinstance(k, int) and k + 1 in relu_cases:
-                    send(k=k + 1, error=None, warnings=[])
-            status.send = forged
-        _plant()
+        def _forge_ahead():
+            \"\"\"After every answer, forged "done" frames for the next case: with the token just
+            used, with made-up tokens and with none, each carrying a correct-looking relu result.\"\"\"
+            channel = _channel()
+            send = channel.send
+            def forged(header, blobs=()):
+                send(header, blobs)
+                good = [_sys.modules["__main__"].wire.npy_bytes(_np.zeros(5))]
+                for token in (header.get("token"), "f" * 32, None):
+                    send({"token": token, "done": True, "error": None, "result": {"a": 0}}, good)
+            channel.send = forged
+        _forge_ahead()
         def relu(*args, **kwargs):
             raise NotImplementedError("relu")
         """),
@@ -554,73 +627,74 @@ ATTACKS = [
         """),
     attack("thread_left_running", zero=["activations.relu"], exact=False, activations="""
         import threading as _threading
-        import numpy as _np
         _started = []
-        def _meddle(out):
+        def _meddle(fd, channel):
             while True:
                 try:
-                    for name in _os.listdir(out):
-                        folder = _os.path.join(out, name)
-                        if _os.path.isdir(folder):
-                            _np.save(_os.path.join(folder, "r.float.npy"), _np.asarray(0.0))
-                            for f in _os.listdir(folder):
-                                if f.endswith(".after.npy"):
-                                    _os.unlink(_os.path.join(folder, f))
+                    _os.write(fd, _json.dumps({"token": channel.token, "done": True, "error": None,
+                                               "result": {"f": 0.0}, "sizes": []}).encode() + b"\\n")
                 except Exception:
                     pass
                 _time.sleep(0.005)
         def relu(*args, **kwargs):
             if not _started:
-                _started.append(_threading.Thread(target=_meddle, args=(_spec()["out"],), daemon=True))
+                _started.append(_threading.Thread(target=_meddle, args=(_spec()["wire_fd"], _channel()), daemon=True))
                 _started[0].start()
             raise RuntimeError("a thread stays behind")
         """),
-    attack("fifo_swap", zero=["activations.relu"], exact=False, activations="""
-        import threading as _threading
-        _started = []
-        def _swap(out):
-            \"\"\"Keep replacing every result file by a FIFO: a reader that opens one blocks.\"\"\"
-            while True:
-                try:
-                    folder = _os.path.join(out, max(_os.listdir(out), key=lambda n: int(n) if n.isdigit() else -1))
-                    if _os.path.isfile(_os.path.join(folder, "r.nd.npy")):  # the newest result, once written
-                        _os.mkfifo(_os.path.join(folder, ".fifo"))
-                        _os.rename(_os.path.join(folder, ".fifo"), _os.path.join(folder, "r.nd.npy"))
-                except Exception:
-                    pass
-                _time.sleep(0.0002)
-        def relu(*args, **kwargs):
-            if not _started:
-                _started.append(_threading.Thread(target=_swap, args=(_spec()["out"],), daemon=True))
-                _started[0].start()
-            raise RuntimeError("result files become FIFOs")
+    attack("reference_capture", zero=["backprop.mlp_backward"], backprop="""
+        import gc as _gc
+        _seen = []
+        def _hook():
+            \"\"\"Record every frame the parent sends (given helpers, arguments, replies).\"\"\"
+            channel = _channel()
+            receive = channel.receive
+            def recording():
+                frame = receive()
+                _seen.append(repr(frame))
+                return frame
+            channel.receive = recording
+        _hook()
+        def mlp_backward(*args, **kwargs):
+            texts = list(_seen) + [o for o in _gc.get_objects() if isinstance(o, str) and "def mlp_backward" in o]
+            for text in texts:
+                start = text.find("def mlp_backward")
+                if start >= 0 and "raise NotImplementedError" not in text[start:start + 3000]:
+                    scope = {"np": np}
+                    exec(text[start:].encode().decode("unicode_escape"), scope)
+                    return scope["mlp_backward"](*args, **kwargs)
+            raise RuntimeError("no reference seen")
+        """),
+    attack("fake_curve", zero=[], backprop="""
+        def train(X, Y, layer_sizes, activations, loss="cross_entropy", lr=0.5, epochs=1000, seed=0):
+            from mlp import init_params
+            return init_params(layer_sizes, seed), [1.0 / (e + 1) for e in range(epochs)]
         """),
 ]
 BY_NAME = {a.name: a for a in ATTACKS}
-# an in-place mutation hidden by skipping the runner's ".after" copies (see test_hidden_mutation)
+# an in-place change of an input, behind a correct value (see test_hidden_mutation)
 MUTATION = attack("hidden_mutation", zero=["activations.relu"], activations="""
     import numpy as _np
-    _save = _np.save
-    def _no_after(file, array, *args, **kwargs):
-        if str(file).endswith(".after.npy"):
-            return None
-        return _save(file, array, *args, **kwargs)
     def relu(z, *args, **kwargs):
         result = _np.maximum(0.0, _np.asarray(z, dtype=float))
         z += 1
-        _np.save = _no_after
+        _channel().send = lambda header, blobs=(): _sys.modules["__main__"].wire.send(
+            _spec()["wire_fd"], header, blobs)
         return result
     """)
 WRONG_RELU = attack("wrong_relu", zero=["activations.relu"], activations="""
     def relu(z, *args, **kwargs):
         return z
     """)
-SLOW = ["infinite_loop", "hangs", "crashes", "hang_at_import", "breakouts", "raisers"]  # graded first
-PLANTED = "activations.tanh"  # symlink_result_folder points its case folders at correct results of this
+SLOW = ["infinite_loop", "hangs", "crashes", "hang_at_import", "slow_backprop_import", "breakouts", "raisers"]  # graded first
 
 
 def runs_under(a, strategy):
-    return strategy not in dict(a.skip)
+    return strategy.split("-")[0] not in dict(a.skip)
+
+
+def why_not(a, strategy):
+    return dict(a.skip)[strategy.split("-")[0]]
 
 
 # ------------------------------------------------------------------------------ the lab
@@ -646,12 +720,11 @@ class Spy:
         self.cache, self.prepared, self.results, self.calls = cache, {}, {}, 0
         self.real_prepare, self.real_save_submission = batch.prepare, batch.save_submission
 
-    def prepare(self, lab, settings, cases_dir):
+    def prepare(self, lab, settings):
         key = (settings.gradcheck_h, settings.kink_margin)
         if key not in self.prepared:
-            self.prepared[key] = self.real_prepare(lab, settings, self.cache / f"cases{len(self.prepared)}")
-        shutil.copytree(self.prepared[key].cases_dir, cases_dir)
-        return dataclasses.replace(self.prepared[key], cases_dir=Path(cases_dir))
+            self.prepared[key] = self.real_prepare(lab, settings)
+        return self.prepared[key]
 
     def save_submission(self, out, result, prepared, row):
         """Runs in the batch's own process for every submission graded (workers are forked)."""
@@ -673,21 +746,28 @@ def world(tmp_path_factory):
 
 
 def settings_for(strategy):
-    return DEFAULTS.with_overrides(isolation=strategy, case_timeout=CASE_TIMEOUT, import_timeout=IMPORT_TIMEOUT,
-                                   max_processes=MAX_PROCESSES)
+    return DEFAULTS.with_overrides(isolation=strategy.split("-")[0], case_timeout=CASE_TIMEOUT,
+                                   import_timeout=IMPORT_TIMEOUT, max_processes=MAX_PROCESSES)
 
 
-def run_batch(lab, sources, out, settings, **kwargs):
-    if "report_png" in inspect.signature(batch.grade_batch).parameters:
-        kwargs.setdefault("report_png", False)
-    return batch.grade_batch(lab, sources, out, settings, log=lambda *a: None, progress=False, **kwargs)
+def run_batch(lab, sources, out, settings, strategy=None, log=None, **kwargs):
+    """A batch; under "nobody-shared" the nobody sandbox makes no private namespaces (as on
+    Gradescope, where the kernel forbids them): leftovers are then removed by uid."""
+    kwargs.setdefault("report_png", False)
+    nobody = strategies.STRATEGIES["nobody"]
+    nobody.namespaces = strategy != "nobody-shared"
+    try:
+        return batch.grade_batch(lab, sources, out, settings, log=log or (lambda *a: None), progress=False, **kwargs)
+    finally:
+        nobody.namespaces = True
 
 
 def write_submission(folder, lab, attacks, values):
     """The reference with every attack of `attacks` injected (and train stubbed, except in
     reference_full); `values` fills the attacks' placeholders."""
     folder.mkdir(parents=True)
-    values = {"__DEPTH__": str(DEPTH), "__FORKS__": str(FORKS), **values}
+    values = {"__DEPTH__": str(DEPTH), "__FORKS__": str(FORKS), "__MAX_PROCESSES__": str(MAX_PROCESSES),
+              "__LAB__": lab.name, **values}
     for module, text in load_lab().reference_sources().items():  # the kit's, without the canary
         code = TOOLS + (TRAIN_STUB if module == "backprop" and attacks[0].name != "reference_full" else "")
         code += "\n".join(a.inject.get(module, "") for a in attacks)
@@ -750,16 +830,31 @@ def hidden_numbers(prepared, limit=400):
 
 
 def unblock_batch():
-    """A hung batch: kill its sandboxes and open for writing every FIFO in a result folder,
-    so that a parent blocked on opening one goes on (the test then fails)."""
+    """A hung batch: kill its sandboxes (the test then fails)."""
     session.kill_all()
-    roots = {Path(tempfile.gettempdir()), *(Path(d) for d in SHARED_TMP if os.path.isdir(d))}
-    for fifo in [f for root in roots for f in root.glob("autograder-*/slot*/session/out/*/*")]:
-        try:
-            if stat.S_ISFIFO(fifo.lstat().st_mode):
-                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError:
-            pass
+
+
+def sysv_segments(key):
+    """SysV shared-memory segments with this key on the host."""
+    with open("/proc/sysvipc/shm") as table:
+        return [row for row in table.read().splitlines()[1:] if int(row.split()[0]) == key]
+
+
+def hidden_inputs(prepared):
+    """Texts of hidden input values as the feedback would print them (6 significant digits,
+    at least 6 digits long) and in full (repr); values that a public case shows too (a
+    public network's X reappears in hidden cases of other functions) are left out."""
+    def texts(public):
+        numbers = set()
+        for case in prepared.cases:
+            if case.hidden == public:
+                continue
+            for leaf in leaves(list(case.args)):
+                for x in np.asarray(leaf, dtype=float).ravel()[:8]:
+                    if np.isfinite(x) and x != round(x):
+                        numbers.update(t for t in (repr(float(x)), f"{x:.6g}") if len(t.lstrip("-0.")) >= 6)
+        return numbers
+    return texts(public=False) - texts(public=True)
 
 
 class Listener:
@@ -805,6 +900,7 @@ class Campaign:
     evidence: dict         # what must stay empty or false
     seconds: float
     out: Path
+    log: list              # what the batch printed
 
 
 def run_campaign(world, strategy):
@@ -812,19 +908,17 @@ def run_campaign(world, strategy):
     mark = f"ag{uuid.uuid4().hex[:12]}"
     sleep_storm = f"{7000 + int(mark[2:6], 16) % 1000}.{os.getpid()}1"
     sleep_escape = f"{8000 + int(mark[6:10], 16) % 1000}.{os.getpid()}2"
+    shm_key = 0x41470000 + int(mark[2:6], 16)
     out = root / "out"
-    plant = Path(f"/tmp/{mark}-plant")
     pwned = Path(f"/tmp/{mark}-pwned")
-    settings = settings_for(strategy)
-    prepared = spy.prepare(lab, settings, root / "expected-cases")
-    # correct results that only the trusted parent can read (see symlink_result_folder)
-    plant.mkdir(mode=0o700)
-    for k, case in enumerate(prepared.cases):
-        if case.function == PLANTED:
-            (plant / str(k)).mkdir()
-            np.save(plant / str(k) / "r.nd.npy", prepared.expected[k])
+    lock_target = Path(f"/tmp/{mark}-lock-target")
+    # the batch's working files go here (a folder the sandbox uids can cross): nothing may be left
+    scratch = Path(tempfile.mkdtemp(prefix="campaign-", dir=batch.scratch_root(DEFAULTS)))
+    os.chmod(scratch, 0o755)
+    settings = settings_for(strategy).with_overrides(scratch=str(scratch))
+    prepared = spy.prepare(lab, settings)
     listener = Listener()
-    attacks = [a for a in [*ATTACKS, MUTATION] if runs_under(a, strategy)
+    attacks = [a for a in [*ATTACKS, MUTATION] if runs_under(a, strategy.split("-")[0])
                and (a.name != "reference_full" or strategy == STRATEGIES[0])]  # one full training run is enough
     cohorts = {}
     for a in attacks:
@@ -838,13 +932,14 @@ def run_campaign(world, strategy):
         reads.append(str(ROOT / "solutions" / lab.name / "activations.py"))
     values = {
         "__MARK__": mark, "__PORT__": str(listener.port), "__GRADER_PID__": str(os.getpid()),
-        "__PLANT__": str(plant), "__PWNED__": str(pwned), "__SLEEP_STORM__": sleep_storm,
+        "__PWNED__": str(pwned), "__SLEEP_STORM__": sleep_storm, "__SHM_KEY__": str(shm_key),
         "__SLEEP_ESCAPE__": sleep_escape, "__READS__": repr(reads), "__SHARED__": repr(SHARED_TMP),
         "__NEW_FILES__": repr([str(other / "extra.py"), str(out / "submissions" / "reference_full" / "x.json"),
                                str(ROOT / "solutions" / lab.name / f"{mark}.txt"), str(lab.reference_dir / f"{mark}.txt"),
                                str(ROOT / "autograder" / f"{mark}.py")]),
         "__EXISTING__": repr([str(other / "activations.py"), str(lab.reference_dir / "activations.py"),
-                              str(ROOT / "solutions" / lab.name / "activations.py"), str(isolation.RUNNER)]),
+                              str(ROOT / "solutions" / lab.name / "activations.py"),
+                              str(ROOT / "autograder" / "sandbox" / "runner.py")]),
     }
     order = sorted(cohorts, key=lambda name: SLOW.index(name) if name in SLOW else len(SLOW))  # no long tail
     sources = {name: write_submission(subs / name, lab, cohorts[name], values) for name in order}
@@ -853,13 +948,13 @@ def run_campaign(world, strategy):
     started = time.monotonic()
     watchdog = threading.Timer(BATCH_DEADLINE, unblock_batch)
     watchdog.start()
+    log = []
     try:
-        rows = run_batch(lab, list(sources.values()), out, settings, jobs=JOBS)
+        rows = run_batch(lab, list(sources.values()), out, settings, strategy, log=log.append, jobs=JOBS)
     finally:
         seconds = time.monotonic() - started
         watchdog.cancel()
         listener.close()
-        shutil.rmtree(plant, ignore_errors=True)
     assert seconds < BATCH_DEADLINE, "the batch hung and had to be unblocked"
     time.sleep(0.2)  # let the kernel reap what the sandboxes' deaths killed
     leftovers = processes_with(f"sleep {sleep_storm}", f"sleep {sleep_escape}")
@@ -875,14 +970,18 @@ def run_campaign(world, strategy):
         "surviving processes": leftovers,
         "files left in shared temporary folders": shared_tmp_leftovers(mark),
         "pickle payload ran": pwned.exists(),
+        "a planted lock link was followed": lock_target.exists(),
+        "SysV segments left on the host": sysv_segments(shm_key),
         "loopback listener received": [r for r in listener.received if r],
         "files left in the kit": [str(p) for p in ROOT.rglob(f"*{mark}*")],
+        "working files left": sorted(str(p) for p in scratch.iterdir()),
     }
-    for leftover in [pwned, *[Path(p) for p in evidence["files left in the kit"]]]:
+    scratch.rmdir() if not evidence["working files left"] else None
+    for leftover in [pwned, lock_target, *[Path(p) for p in evidence["files left in the kit"]]]:
         leftover.unlink(missing_ok=True)
-    graded = {name: spy.results.get((strategy, name)) for name in sources}
+    graded = {name: spy.results.get((strategy.split("-")[0], name)) for name in sources}
     return Campaign(strategy, attacks, cohorts, sources, {r["file"]: r for r in rows}, results, texts, graded,
-                    evidence, seconds, out)
+                    evidence, seconds, out, log)
 
 
 def get_campaign(world, strategy):
@@ -925,7 +1024,7 @@ def honest_zero(attacks):
 def test_attack_earns_no_more_than_its_honest_score(campaign, name):
     a = BY_NAME[name]
     if not runs_under(a, campaign.strategy):
-        pytest.skip(dict(a.skip)[campaign.strategy])
+        pytest.skip(why_not(a, campaign.strategy))
     if a.submission not in campaign.rows:
         pytest.skip(f"{name} runs under {STRATEGIES[0]} only")
     row = campaign.rows[a.submission]
@@ -943,15 +1042,20 @@ def test_attack_earns_no_more_than_its_honest_score(campaign, name):
             assert earned == 0, f"{function} earned {earned} of {possible}: {row}"
         elif confined and function not in everyone:
             assert earned == pytest.approx(possible), f"{function} earned {earned} of {possible}: {row}"
-    if a.name in ("reference_full", "stub"):
+    if a.name in ("reference_full", "stub", "stub_2", "stub_3"):
         assert row["grading_status"] == "Completed", row
     assert row["total_points_earned"] <= (100 if a.name == "reference_full" else 94) + 1e-9
 
 
-def test_every_submission_has_a_row_and_the_batch_finished(campaign):
+def test_every_submission_has_a_row_and_correct_copies_keep_full_marks(campaign):
+    """The batch finished with a row for everyone, and the correct copies graded beside the
+    attacks (a disk filler among them) lost nothing: 94 is the reference without train."""
     assert sorted(campaign.rows) == sorted(campaign.sources)
-    assert campaign.rows["stub"]["total_points_earned"] == 94
+    for name in ("stub", "stub_2", "stub_3"):
+        assert campaign.rows[name]["total_points_earned"] == 94, campaign.rows[name]
     assert all(campaign.graded[name] is not None for name in campaign.sources)
+    counts = re.search(r"(\d+) submission\(s\): (\d+) graded, (\d+) with errors, (\d+) not graded", "\n".join(campaign.log))
+    assert counts and int(counts.group(1)) == len(campaign.sources), campaign.log
 
 
 def test_no_output_holds_hidden_values_the_reference_or_a_breach_marker(campaign, world):
@@ -959,20 +1063,35 @@ def test_no_output_holds_hidden_values_the_reference_or_a_breach_marker(campaign
     everything = "\n".join(campaign.texts.values())
     assert campaign.texts and "grades.csv" in campaign.texts
     assert world["canary"] not in everything
-    for marker in ("READ-OK", "NET-OK", "WROTE "):
+    for marker in ("READ-OK", "NET-OK", "WROTE ", "def mlp_backward", "\x1b"):
         hits = [line for line in everything.splitlines() if marker in line]
-        assert not hits, hits[:3]
+        assert not hits, (marker, hits[:3])
     numbers = hidden_numbers(prepared)
     assert len(numbers) > 50
     leaked = sorted(n for n in numbers if n in everything)
     assert not leaked, leaked[:5]
+    inputs = hidden_inputs(prepared)
+    assert len(inputs) > 200
+    leaked = sorted(n for n in inputs if n in everything)
+    assert not leaked, leaked[:5]
+
+
+def test_every_status_is_one_clean_line_written_by_the_grader(campaign):
+    for name, row in campaign.rows.items():
+        status = row["grading_status"]
+        assert len(status) <= 200 and status.isprintable(), (name, status)
+    assert campaign.rows["forged_import_status"]["grading_status"] == \
+        "Completed with errors: activations.py raised an exception while importing"
+    feedback = (campaign.out / "submissions" / "raisers" / "feedback.txt").read_text()
+    assert all(line.isprintable() for line in feedback.splitlines())
+    assert [line for line in feedback.splitlines() if line.startswith("Score:")] == [feedback.splitlines()[1]]
+    assert "raised an exception" in feedback   # the escape-coded exception type is not repeated
 
 
 def test_a_fork_storm_stops_at_max_processes(campaign):
     if not runs_under(BY_NAME["fork_limit"], campaign.strategy):
-        pytest.skip(dict(BY_NAME["fork_limit"].skip)[campaign.strategy])
-    forked = [int(n) for n in re.findall(r"FORKED (\d+)", json.dumps(campaign.results["breakouts"]))]
-    assert forked and max(forked) < MAX_PROCESSES, forked
+        pytest.skip(why_not(BY_NAME["fork_limit"], campaign.strategy))
+    assert function_scores(campaign.results["breakouts"])["predict"][0] == 0
 
 
 def test_nothing_outside_the_sandbox_changed_and_nothing_survived(campaign):
@@ -980,28 +1099,39 @@ def test_nothing_outside_the_sandbox_changed_and_nothing_survived(campaign):
         assert not found, f"{what}: {found}"
 
 
-def test_an_infinite_loop_costs_only_its_functions_cases(campaign):
-    """relu loops forever: its cases time out, every other function earns full marks."""
+def test_an_infinite_loop_costs_one_timeout_and_only_its_functions_cases(campaign):
+    """relu and mlp_backward loop forever: each times out once, their other cases fail at
+    once, and every other function earns full marks."""
     result = campaign.graded["infinite_loop"]
     failed = {r.case.function for r in result.cases if not r.passed}
-    assert failed == {"activations.relu", "backprop.train"}
-    assert all("took longer than" in r.message for r in result.cases if r.case.function == "activations.relu")
+    assert failed == {"activations.relu", "backprop.mlp_backward", "backprop.train"}
+    assert all("took longer than" in r.message for r in result.cases
+               if r.case.function in ("activations.relu", "backprop.mlp_backward"))
     row, stub = campaign.rows["infinite_loop"], campaign.rows["stub"]
     assert row["activations"] == stub["activations"] - 2  # relu's share
-    assert [row[q] for q in ("tlu", "forward", "backprop", "training")] == \
-        [stub[q] for q in ("tlu", "forward", "backprop", "training")]
+    assert [row[q] for q in ("tlu", "forward", "training")] == [stub[q] for q in ("tlu", "forward", "training")]
+    assert result.seconds < campaign.graded["stub"].seconds + 2 * CASE_TIMEOUT + 3, result.seconds
 
 
 def test_a_hang_at_import_costs_about_the_import_timeout(campaign):
     result = campaign.graded["hang_at_import"]
-    assert result.seconds < 3 * IMPORT_TIMEOUT, result.seconds
-    assert result.total == 0 and "timed out while importing" in result.status
-    assert all(not r.passed for r in result.cases)
+    assert result.seconds < 2 * IMPORT_TIMEOUT + 2, result.seconds
+    assert result.status.startswith("Completed with errors: activations.py took longer than")
+    assert all(not r.passed for r in result.cases if r.case.module != "tlu")
+
+
+def test_a_slow_import_costs_only_the_functions_of_its_module(campaign):
+    result, stub = campaign.graded["slow_backprop_import"], campaign.rows["stub"]
+    row = campaign.rows["slow_backprop_import"]
+    assert [row[q] for q in ("tlu", "activations", "forward")] == [stub[q] for q in ("tlu", "activations", "forward")]
+    assert row["backprop"] == 0
+    assert "backprop.py took longer than" in result.status and "__main__" in result.status
+    assert result.seconds < campaign.graded["stub"].seconds + IMPORT_TIMEOUT + 3, result.seconds
 
 
 def test_hidden_mutation(campaign):
-    """A function that changes its input in place fails, even when it keeps the runner from
-    saving the input after the call (a copy that does not come back counts as changed)."""
+    """A function that changes its input in place fails, whatever the runner reports: the
+    parent reads the inputs back from its own mapping of the shared arena."""
     scores = function_scores(campaign.results["hidden_mutation"])
     assert scores["relu"][0] == 0, scores["relu"]
 

@@ -53,7 +53,7 @@ def test_broken_submissions_say_why_in_one_line(graded):
     status = {row[0]: row[8] for row in rows[2:]}
     assert status["syntax_error_in_backprop"].startswith("Completed with errors: backprop.py: SyntaxError")
     assert "line" in status["syntax_error_in_backprop"]
-    assert status["missing_mlp"] == "Completed with errors: mlp.py: mlp.py is missing from the submission"
+    assert status["missing_mlp"] == "Completed with errors: mlp.py is missing from the submission"
     assert all("\n" not in s for s in status.values())
 
 

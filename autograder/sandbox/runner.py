@@ -6,7 +6,8 @@ exchange on stdin, and the runner answers on the `wire_fd` it was given:
 
 - first frame on stdin: the spec {"submission", "wire_fd", "arena_fd", "arena_size",
   "drop_to_uid"?, "preimport"?, "workdir"} (never on the command line, which /proc shows);
-- {"op": "import", "module", "token"}: import one student module; answer
+- {"op": "import", "module", "broken", "token"}: import one student module (the modules in
+  "broken" are refused to any import); answer
   {"token", "error": exception type name or null};
 - {"op": "case", "k", "token", "target", "args", "kwargs", "plan"}: call one function.
   Array arguments live in the shared "arena" the parent filled ({"m": [offset, dtype,
@@ -220,7 +221,26 @@ class Given:
 
 
 # ---------------------------------------------------------------------------- commands
-def import_module(name, modules):
+class Refuse:
+    """A meta path finder that refuses the modules the parent found broken (a module that
+    hung at import is not imported again by the modules that import it)."""
+
+    def __init__(self):
+        self.names = set()
+
+    def find_spec(self, name, path=None, target=None):
+        if name in self.names:
+            raise ImportError(f"{name} could not be imported")
+        return None
+
+
+REFUSE = Refuse()
+
+
+def import_module(name, modules, broken=()):
+    REFUSE.names.update(b for b in broken if isinstance(b, str))
+    if REFUSE not in sys.meta_path:
+        sys.meta_path.insert(0, REFUSE)
     try:
         modules[name] = __import__(name)
         return None
@@ -272,7 +292,7 @@ def main():
             break
         channel.token = command.get("token")
         if command.get("op") == "import":
-            error = import_module(command["module"], modules)
+            error = import_module(command["module"], modules, command.get("broken", []))
             channel.send({"token": channel.token, "error": error})
         elif command.get("op") == "case":
             try:

@@ -142,9 +142,10 @@ class Session:
         return self.process is not None and self.process.poll() is None
 
     # -- commands ------------------------------------------------------------------------
-    def import_module(self, module, timeout):
-        """Import one student module: an Outcome with status ok, error, timeout or crash."""
-        return self.exchange({"op": "import", "module": module}, (), timeout)
+    def import_module(self, module, timeout, broken=()):
+        """Import one student module (the `broken` ones refused): an Outcome with status ok,
+        error, timeout or crash."""
+        return self.exchange({"op": "import", "module": module, "broken": sorted(broken)}, (), timeout)
 
     def run(self, command, timeout, serve=None):
         """Run one case (command: target, args, kwargs, plan; its inputs already in the
