@@ -160,7 +160,7 @@ class Grader:
             if self.fatal:
                 return self.fatal, 0.0
         if case.module in self.broken:
-            return self.broken[case.module], 0.0
+            return f"module {case.module}.py could not be imported: {self.broken[case.module]}", 0.0
         placed = values.place(self.session.arena.memory, case.args, case.kwargs)
         plan = self.prepared.planner.plan(case.given, case.function, self.progress.own)
         helpers = {name: self.reference_of(name) for name, mode in plan["names"].items() if mode == "call"}

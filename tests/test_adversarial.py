@@ -59,7 +59,7 @@ from autograder.config import DEFAULTS  # noqa: E402
 from autograder.labs import load_lab  # noqa: E402
 from autograder.sandbox import isolation, session, strategies  # noqa: E402
 
-CASE_TIMEOUT = 0.5      # every reference case but train's (which has its own) takes milliseconds
+CASE_TIMEOUT = 1.0      # every reference case but train's (which has its own) takes milliseconds
 IMPORT_TIMEOUT = 2.0
 JOBS = 3                # two cores: hung sandboxes mostly wait
 BATCH_DEADLINE = 240    # seconds: a campaign that takes longer has hung

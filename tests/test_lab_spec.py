@@ -1,4 +1,7 @@
 """The lab's grading spec: points, coverage of the contract, isolation order, hidden cases."""
+import ast
+import json
+
 import numpy as np
 import pytest
 
@@ -7,8 +10,8 @@ from autograder.labs import prepare
 
 
 @pytest.fixture(scope="module")
-def prepared(lab, settings, tmp_path_factory):
-    return prepare(lab, settings, tmp_path_factory.mktemp("cases"))
+def prepared(lab, settings):
+    return prepare(lab, settings)
 
 
 def test_points_follow_the_contract(lab, prepared):
@@ -60,11 +63,33 @@ def test_a_case_given_a_function_graded_later_is_refused(lab, settings, tmp_path
         return [c for c in cases] + [late]
     monkeypatch.setattr(lab, "make_cases", reordered)
     with pytest.raises(ValueError, match="which a later case grades"):
-        prepare(lab, settings, tmp_path)
+        prepare(lab, settings)
 
 
-def test_given_sources_hold_only_what_was_asked(lab):
-    from autograder.labs import given_sources
-    sources = given_sources(lab.reference_sources(), ["mlp.dense_forward"])
-    assert list(sources) == ["mlp"]
-    assert "def dense_forward" in sources["mlp"] and "def mlp_forward" not in sources["mlp"]
+def test_a_plan_sends_no_reference_code_into_the_sandbox(lab):
+    """Given helpers are the skeleton's public text, the student's own passing function, or a
+    call back to the parent: no definition with a solution in it is ever sent as text."""
+    from autograder.given import Planner
+    from autograder.skeleton import strip_solutions
+    planner = Planner(lab.reference_dir, lab.modules)
+    passed = {"activations.sigmoid", "mlp.dense_forward"}
+    plan = planner.plan(("mlp.mlp_forward",) + tuple(f"activations.{n}" for n in ("ACTIVATIONS", "sigmoid", "tanh")),
+                        "mlp.predict", own=lambda name: name in passed)
+    assert plan["names"]["activations.sigmoid"] == "own" and plan["names"]["activations.tanh"] == "call"
+    assert plan["names"]["mlp.dense_forward"] == "own" and plan["names"]["mlp.mlp_forward"] == "call"
+    assert plan["names"]["activations.ACTIVATIONS"] == "public" and plan["names"]["mlp.activate"] == "public"
+    assert "mlp.predict" not in plan["names"]
+    skeleton = "".join(strip_solutions((lab.reference_dir / f"{m}.py").read_text()) for m in lab.modules)
+    reference = "".join(lab.reference_sources().values())
+    for module, public in plan["public"].items():
+        in_skeleton = {node.name if hasattr(node, "name") else ast.unparse(node.targets[0]): ast.dump(node)
+                       for node in ast.parse(strip_solutions((lab.reference_dir / f"{module}.py").read_text())).body
+                       if isinstance(node, (ast.FunctionDef, ast.Assign))}
+        for node in ast.parse(public["text"]).body:
+            if isinstance(node, (ast.FunctionDef, ast.Assign)):
+                name = node.name if hasattr(node, "name") else ast.unparse(node.targets[0])
+                assert ast.dump(node) == in_skeleton[name], name   # the skeleton's text, word for word
+        assert "raise NotImplementedError" not in public["text"]
+    solution_lines = {line.strip() for line in reference.splitlines()} - {line.strip() for line in skeleton.splitlines()}
+    sent = json.dumps(plan)
+    assert not [line for line in solution_lines if len(line) > 12 and line in sent]

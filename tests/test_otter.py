@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cli, otter_plugin
+from autograder.config import DEFAULTS
 from autograder.sandbox import isolation
 from autograder.skeleton import skeleton_files, strip_markers
 
@@ -268,7 +269,7 @@ def sample(names):
 
 def parallel_runs():
     # under "nobody" every process would use slot 0's uid, whose processes each run kills
-    return 1 if isolation.choose("auto").name == "nobody" else 2
+    return 1 if isolation.choose("auto", DEFAULTS).name == "nobody" else 2
 
 
 @pytest.mark.slow
