@@ -153,7 +153,7 @@ def attack(name, zero=(), exact=True, cohort="", baseline="", skip=(), **inject)
 
 RLIMITS_FILES = (("rlimits", FILES),)
 RLIMITS_PROCESSES = (("rlimits", PROCESSES),)
-ONLY_BWRAP_NETWORK = (("rlimits", NETWORK), ("nobody", NETWORK))
+NO_NAMESPACE_NETWORK = (("rlimits", NETWORK), ("nobody-shared", NETWORK))
 RLIMITS_ROOT = (("rlimits", "RLIMIT_NPROC does not bind uid 0, and rlimits runs student code as root here"),) \
     if os.geteuid() == 0 else ()
 
@@ -572,7 +572,7 @@ ATTACKS = [
                 return _predict(*args, **kwargs)   # full marks only if the limit did not hold
             raise RuntimeError(f"FORKED {len(children)}")
         """),
-    attack("loopback_socket", cohort="breakouts", zero=["activations.sigmoid"], skip=ONLY_BWRAP_NETWORK, activations="""
+    attack("loopback_socket", cohort="breakouts", zero=["activations.sigmoid"], skip=NO_NAMESPACE_NETWORK, activations="""
         def sigmoid(*args, **kwargs):
             try:
                 import socket as _socket
@@ -690,11 +690,13 @@ SLOW = ["infinite_loop", "hangs", "crashes", "hang_at_import", "slow_backprop_im
 
 
 def runs_under(a, strategy):
-    return strategy.split("-")[0] not in dict(a.skip)
+    """Skips name a strategy ("nobody-shared") or its family ("nobody")."""
+    return strategy not in dict(a.skip) and strategy.split("-")[0] not in dict(a.skip)
 
 
 def why_not(a, strategy):
-    return dict(a.skip)[strategy.split("-")[0]]
+    skips = dict(a.skip)
+    return skips.get(strategy) or skips[strategy.split("-")[0]]
 
 
 # ------------------------------------------------------------------------------ the lab
@@ -918,7 +920,7 @@ def run_campaign(world, strategy):
     settings = settings_for(strategy).with_overrides(scratch=str(scratch))
     prepared = spy.prepare(lab, settings)
     listener = Listener()
-    attacks = [a for a in [*ATTACKS, MUTATION] if runs_under(a, strategy.split("-")[0])
+    attacks = [a for a in [*ATTACKS, MUTATION] if runs_under(a, strategy)
                and (a.name != "reference_full" or strategy == STRATEGIES[0])]  # one full training run is enough
     cohorts = {}
     for a in attacks:

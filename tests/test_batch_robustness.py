@@ -159,3 +159,13 @@ def test_sigterm_stops_a_batch_and_leaves_nothing(tmp_path, lab):
     process.wait(timeout=30)
     assert process.returncode != 0
     assert list(scratch.iterdir()) == []
+
+
+def test_bwrap_works_wherever_it_is_installed():
+    """A bwrap that is installed but broken (a typo in a flag) must fail loudly here, not drop
+    out of the campaign's parametrisation (network isolation would then be tested nowhere)."""
+    import shutil
+    from autograder.sandbox import isolation
+    if not shutil.which("bwrap") and not os.environ.get("AUTOGRADER_REQUIRE_BWRAP"):
+        pytest.skip("bubblewrap is not installed (set AUTOGRADER_REQUIRE_BWRAP=1 to require it)")
+    assert "bwrap" in isolation.working(DEFAULTS)
