@@ -14,6 +14,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from . import bank as schema
 from . import batch, build, mutants
 
 
@@ -21,7 +22,7 @@ def write_submissions(lab, into, n):
     """n folders: the reference, then each mistake of the bank in turn, then again."""
     reference = lab.reference_sources()
     bank = mutants.load_bank(lab)
-    variants = [("reference", reference)] + [(m.name, bank.apply(m.edits, reference)) for m in bank.MISTAKES]
+    variants = [("reference", reference)] + [(m.name, schema.apply(m.edits, reference)) for m in bank.MISTAKES]
     folders = []
     for i in range(n):
         name, sources = variants[i % len(variants)]

@@ -175,48 +175,54 @@ class MatchesDerivative(Check):
 
 @dataclass
 class MatchesGradient(Check):
-    """mlp_backward's grads, judged against the engine's central differences of the
-    reference loss with respect to every W and b (args: Y, params, cache, activations)."""
+    """A gradient with respect to a case's parameters, judged against the engine's central
+    differences of a scalar loss that the lab builds from its reference.
+
+    loss: function(case, params) -> float, the loss at parameters `params` (the same nesting
+    as the case's own: a list of tuples of arrays, such as [(W1, b1), (W2, b2)]);
+    wrt: the parameters' position among the case's args (or a keyword's name); the expected
+    value holds the central differences for every array, in the same nesting;
+    factors: (name, value) pairs for "off by a factor of N", as for `Matches`.
+    """
     form: compare.Form = compare.PAIRS
+    loss: object = None
+    wrt: int | str = 1
+    factors: tuple = ()
     known: dict = field(default_factory=dict)
 
+    def parameters(self, case):
+        return case.kwargs[self.wrt] if isinstance(self.wrt, str) else case.args[self.wrt]
+
     def expect(self, case, reference, settings):
-        Y, params, _cache, activations = case.args[:4]
-        loss = case.kwargs.get("loss", "cross_entropy")
-        mlp, backprop = reference["mlp"], reference["backprop"]
-        X = params_input(case)
+        if self.loss is None:
+            raise ValueError(f"MatchesGradient of {case.function} needs the lab's loss(case, params)")
+        params = self.parameters(case)
         grads = []
-        for l, (W, b) in enumerate(params):
-            def loss_of(value, l=l, j=None):
+        for l, group in enumerate(params):
+            def loss_of(value, l=l, j=0):
                 trial = [list(p) for p in params]
                 trial[l][j] = value
-                out, _ = mlp.mlp_forward(X, [tuple(p) for p in trial], activations)
-                return backprop.LOSSES[loss](out, Y)
-            grads.append((gradcheck.central_difference(lambda w: loss_of(w, j=0), W, settings.gradcheck_h),
-                          gradcheck.central_difference(lambda v: loss_of(v, j=1), b, settings.gradcheck_h)))
+                return self.loss(case, [tuple(p) for p in trial])
+            grads.append(tuple(gradcheck.central_difference(lambda v, j=j: loss_of(v, j=j), array, settings.gradcheck_h)
+                               for j, array in enumerate(group)))
         return grads
 
     def judge(self, case, node, expected, settings):
-        got = compare.flatten(node, self.form, "grads")
-        want = compare.expected_leaves(expected, self.form, "grads")
+        got = compare.flatten(node, self.form)
+        want = compare.expected_leaves(expected, self.form)
         if len(got) != len(want):
-            return f"grads: {len(got) // 2} pairs, expected {len(want) // 2} (one (dW, db) per layer)"
+            return f"result: {len(got) // 2} pairs, expected {len(want) // 2} (one pair per pair of parameters)"
         for (where, g), (_, w) in zip(got, want):
             if g.shape != w.shape:
                 hint = " (transposed)" if g.shape == w.T.shape else ""
-                order = " (are the layers in reverse order?)" if any(g.shape == x.shape for _, x in want) and not hint else ""
+                order = " (are the pairs in reverse order?)" if any(g.shape == x.shape for _, x in want) and not hint else ""
                 return f"{where}: shape {g.shape}, expected {w.shape}{hint}{order}"
             error = gradcheck.relative_error(g, w)
             if not np.all(np.isfinite(g)) or error > settings.gradcheck_tol:
-                guess = compare.likely_mistake(g, w, 1e-5, 1e-10, (("N", params_input(case).shape[0]),))
+                guess = compare.likely_mistake(g, w, 1e-5, 1e-10, self.factors)
                 return compare.Finding(where, "gradient check failed against central differences of the loss",
                                        f"relative error {error:.2g} (tolerance {settings.gradcheck_tol:g})", guess or "")
         return None
-
-
-def params_input(case):
-    """X of an mlp_backward case: the first layer's A_prev in the (reference) cache."""
-    return case.args[2][0][0]
 
 
 @dataclass

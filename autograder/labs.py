@@ -6,6 +6,12 @@ A lab called NAME has
 - assignments/NAME/: what students get (skeletons generated from the reference, the notebook,
   the public checks).
 The engine knows no lab by name: `load_lab(name)` reads grading.py and returns a `Lab`.
+
+Labs are looked for in the kit's solutions/ (assignments/ beside it), or in another folder that
+holds solutions/ and assignments/ (`--labs-dir`, `root=`; tests/fixtures/labs/<lab>/ is one).
+With no lab named, the default is the only lab there, else the one that a file DEFAULT_LAB
+beside solutions/ names, else the alphabetically first (with a note saying so).
+See docs/new-lab.md for what each file of a lab holds.
 """
 import importlib.util
 import sys
@@ -20,6 +26,7 @@ from .values import input_bytes
 
 KIT = Path(__file__).resolve().parents[1]
 SOLUTIONS, ASSIGNMENTS = KIT / "solutions", KIT / "assignments"
+DEFAULT_LAB = "DEFAULT_LAB"   # a file beside solutions/ whose first line names the default lab
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,14 @@ class Lab:
     _reference: dict = field(default=None, repr=False)
 
     @property
-    def points(self):
+    def points(self) -> dict[str, float]:
         return {q.name: q.points for q in self.questions}
 
-    def question_of(self, function):
+    @property
+    def total_points(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    def question_of(self, function: str) -> str:
         for q in self.questions:
             if function in q.functions:
                 return q.name
@@ -90,28 +101,51 @@ def exec_modules(sources, label):
     return modules
 
 
-def available_labs(solutions=None):
+def available_labs(solutions: Path | str | None = None) -> list[str]:
     return sorted(p.parent.name for p in Path(solutions or SOLUTIONS).glob("*/grading.py"))
 
 
-def load_lab(name=None, solutions=None):
-    """The lab called `name` (the only one when name is None), from `solutions` (default: the
-    kit's solutions/; autograder.zip grades with its own copy)."""
+def default_lab(solutions: Path | str | None = None) -> tuple[str, str]:
+    """(the default lab's name, a note for the user or ""): the only lab in `solutions`, else
+    the one DEFAULT_LAB (beside solutions/) names, else the alphabetically first."""
+    solutions = Path(solutions or SOLUTIONS)
+    labs = available_labs(solutions)
+    if not labs:
+        raise ValueError(f"no lab in {solutions}: expected {solutions}/<lab>/grading.py")
+    if len(labs) == 1:
+        return labs[0], ""
+    chosen = solutions.parent / DEFAULT_LAB
+    if chosen.is_file():
+        lines = chosen.read_text().split()
+        if not lines or lines[0] not in labs:
+            raise ValueError(f"{chosen} names no lab of {solutions} (labs: {', '.join(labs)})")
+        return lines[0], ""
+    return labs[0], (f"note: several labs ({', '.join(labs)}): grading {labs[0]}, the first by name; "
+                     f"choose with --lab, or name the default in {chosen}")
+
+
+def load_lab(name: str | None = None, solutions: Path | str | None = None,
+             root: Path | str | None = None) -> Lab:
+    """The lab called `name` (default: see `default_lab`), from `solutions` (default: the
+    kit's solutions/; autograder.zip grades with its own copy) or from root/solutions, with
+    its handout in the assignments/ folder beside it."""
+    if root is not None:
+        solutions = Path(root) / "solutions"
     solutions = Path(solutions or SOLUTIONS)
     labs = available_labs(solutions)
     if name is None:
-        if len(labs) != 1:
-            raise ValueError(f"several labs here, choose one with --lab: {', '.join(labs)}")
-        name = labs[0]
+        name, _ = default_lab(solutions)
     if name not in labs:
-        raise ValueError(f"no lab {name!r}: expected solutions/{name}/grading.py (labs: {', '.join(labs) or 'none'})")
+        raise ValueError(f"no lab {name!r}: expected {solutions}/{name}/grading.py (labs: {', '.join(labs) or 'none'})")
     folder = solutions / name
     module = load_file(folder / "grading.py", f"_grading_{name}")
-    return Lab(name, list(module.MODULES), list(module.QUESTIONS), module.cases, folder,
-               ASSIGNMENTS / name, spec=module)
+    handout = solutions.parent / "assignments" / name
+    if not handout.is_dir():   # autograder.zip holds no handout: the installed kit's, if any
+        handout = ASSIGNMENTS / name
+    return Lab(name, list(module.MODULES), list(module.QUESTIONS), module.cases, folder, handout, spec=module)
 
 
-def load_file(path, name):
+def load_file(path: Path | str, name: str) -> types.ModuleType:
     """Import one file as a module called `name` (not added to sys.modules)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -143,7 +177,7 @@ class Prepared:
     counts: dict = field(default_factory=dict)   # function -> number of its cases
 
 
-def prepare(lab, settings):
+def prepare(lab: Lab, settings) -> Prepared:
     """Build every case once per batch: compute expected values with the reference, and
     check that no case is given a function that a later case grades."""
     reference = lab.reference()

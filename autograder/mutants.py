@@ -1,8 +1,8 @@
 """Mutation testing of a lab's hidden cases with its bank of known mistakes.
 
 A lab's solutions/<lab>/mistakes.py lists MISTAKES (each a small edit of the reference that
-must lose points in its `part`) and VARIANTS (correct rewrites that must score full marks),
-with `apply(edits, sources)`. `run` grades them all like any batch and reports, per mistake,
+must lose points in its `part`) and VARIANTS (correct rewrites that must score full marks), as
+data in the engine's schema (autograder.bank). `run` grades them all like any batch and reports, per mistake,
 the points lost in its own function, in its own part and elsewhere; `summary` prints them as
 a table (every mistake with its function's points and the points it costs).
 """
@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import bank as schema
 from . import batch
 
 LEAK_ALLOWED = 0.0  # points a mistake may cost outside its own part (documented in the README)
@@ -26,10 +27,16 @@ class Verdict:
     function: str = ""            # "module.name" of the function the mistake is in
     function_points: float = 0.0  # that function's points
     lost_function: float = 0.0    # points it lost in that function
+    possible: float | None = None  # the lab's full marks (run() sets them from the lab's points)
 
     @property
     def caught(self):
         return self.lost_own > 0
+
+    @property
+    def full_marks(self):
+        """Every point of the lab (unknown full marks never count as full)."""
+        return self.possible is not None and round(self.total, 2) >= round(self.possible, 2)
 
     @property
     def share_lost(self):
@@ -38,7 +45,12 @@ class Verdict:
 
 
 def load_bank(lab):
-    return lab.private_module("mistakes", "mutation testing needs a bank of known mistakes")
+    """The lab's mistakes.py (MISTAKES and VARIANTS), checked against the lab."""
+    bank = lab.private_module("mistakes", "mutation testing needs a bank of known mistakes")
+    problems = schema.problems(bank, lab.modules, [q.name for q in lab.questions])
+    if problems:
+        raise ValueError(f"{lab.reference_dir / 'mistakes.py'}: " + "; ".join(problems[:5]))
+    return bank
 
 
 def write_bank(lab, bank, into):
@@ -49,7 +61,7 @@ def write_bank(lab, bank, into):
         for entry in entries:
             folder = Path(into) / entry.name
             folder.mkdir(parents=True)
-            for module, text in bank.apply(entry.edits, reference).items():
+            for module, text in schema.apply(entry.edits, reference).items():
                 (folder / f"{module}.py").write_text(text)
             folders[entry.name] = (kind, entry, folder)
     return folders
@@ -74,7 +86,8 @@ def run(lab, settings, jobs=None, log=lambda *a: None, progress=False):
         function = full_name(lab, part, getattr(entry, "function", ""))
         earned, points = functions[name].get(function, (0.0, 0.0))
         verdict = Verdict(name, part, lost.get(part, 0.0), {q: v for q, v in lost.items() if q != part and v > 0},
-                          float(row["total_points_earned"]), function, round(points, 2), round(points - earned, 2))
+                          float(row["total_points_earned"]), function, round(points, 2), round(points - earned, 2),
+                          possible=sum(full.values()))
         (mistakes if kind == "mistake" else variants).append(verdict)
     return mistakes, variants
 
@@ -119,10 +132,10 @@ def summary(mistakes, variants):
     lines += table(mistakes)
     cheap = [m for m in mistakes if m.caught and m.share_lost < 0.5]
     lines.append(f"mistakes that cost less than half of their function's points: {len(cheap)}/{len(mistakes)}")
-    full = [v for v in variants if v.total >= 100]
+    full = [v for v in variants if v.full_marks]
     lines.append(f"correct variants at full marks: {len(full)}/{len(variants)}")
     for v in variants:
-        if v.total < 100:
+        if not v.full_marks:
             lines.append(f"  WRONGLY PENALISED {v.name}: {v.total:g} (lost {v.lost_elsewhere})")
     escaped = [m.name for m in mistakes if not m.caught]
     lines.append("escaped: " + (", ".join(escaped) if escaped else "none"))

@@ -281,6 +281,16 @@ def part_c(reference, settings):
 
 
 # ------------------------------------------------------------------------------ Part D
+def mlp_loss(reference):
+    """The loss that mlp_backward's gradient checks differentiate: the reference's forward pass
+    and loss (the case's kwarg "loss") at other params, for the case's X, Y and activations."""
+    def loss(case, params):
+        Y, _, cache, activations = case.args[:4]
+        out, _ = reference["mlp"].mlp_forward(cache[0][0], params, activations)
+        return reference["backprop"].LOSSES[case.kwargs.get("loss", "cross_entropy")](out, Y)
+    return loss
+
+
 def part_d(reference, settings):
     cases = []
     r = rng(50)
@@ -320,7 +330,8 @@ def part_d(reference, settings):
         for loss, Y in filter(None, targets):
             args = (Y, params, cache, activations)
             label = f"{len(params)} layers: {', '.join(activations)}; {loss}"
-            for check in (Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)), MatchesGradient()):
+            for check in (Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)),
+                          MatchesGradient(loss=mlp_loss(reference), factors=(("N", n),))):
                 cases.append(Case("backprop.mlp_backward", args, check, kwargs={"loss": loss},
                                   hidden=not (i == 0 and isinstance(check, Matches)), given=BACKWARD_GIVEN,
                                   equation="backpropagation: dZ_L as in ASSIGNMENT.md, then dA = dZ W, dZ = dA * phi'(Z) layer by layer",
@@ -332,7 +343,8 @@ def part_d(reference, settings):
         X = r2.normal(size=(n, sizes[0]))
         _, cache = reference["mlp"].mlp_forward(X, params, activations)
         Y = r2.normal(size=(n, sizes[-1]))
-        for check in (Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)), MatchesGradient()):
+        for check in (Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)),
+                      MatchesGradient(loss=mlp_loss(reference), factors=(("N", n),))):
             cases.append(Case("backprop.mlp_backward", (Y, params, cache, activations), check, kwargs={"loss": "mse"},
                               given=BACKWARD_GIVEN, equation="mse output layer: dZ_L = (phi(Z_L) - Y) / N * phi'(Z_L)",
                               label=f"{len(params)} layers: {', '.join(activations)}; mse"))

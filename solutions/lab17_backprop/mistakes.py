@@ -11,62 +11,17 @@ Every entry is a small textual edit of the marker-stripped reference modules
   for |z| up to 1e3, inputs left unchanged).
 
 The bank is used to check that the public and hidden tests (and the grader) fail every mistake
-in the right part and pass every variant. `apply(edits, sources)` builds the edited sources;
-tests/test_mistake_bank_applies.py checks that every edit applies, that the edited modules
+in the right part and pass every variant. This file holds data only: the schema (Edit, Mistake,
+Variant) and `apply(edits, sources)`, which builds the edited sources, are the engine's
+(autograder/bank.py); tests/test_mistake_bank_applies.py checks that every edit applies, that the edited modules
 import, that every mistake changes its function on some probe input and that every variant
 changes nothing.
 """
-from dataclasses import dataclass
+from autograder.bank import Edit, Mistake, Variant, apply  # noqa: F401 (the schema; apply for the bank's users)
+from autograder.bank import edit as _e
 
 MODULES = ("tlu", "activations", "mlp", "backprop")
 PARTS = ("tlu", "activations", "forward", "backprop", "training")
-
-
-@dataclass(frozen=True)
-class Edit:
-    module: str  # "tlu", "activations", "mlp" or "backprop"
-    old: str  # text that occurs exactly once in the marker-stripped reference module
-    new: str  # its replacement
-
-
-@dataclass(frozen=True)
-class Mistake:
-    name: str  # snake_case, unique
-    part: str  # the question that must lose points
-    function: str  # the function that is wrong
-    description: str  # one line, as a TA would say it
-    edits: tuple  # of Edit
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    description: str
-    edits: tuple  # a CORRECT alternative way of writing it
-
-
-def apply(edits, sources):
-    """Apply `edits` in order to `sources` ({module: marker-stripped text}); return a new dict.
-
-    Raises ValueError naming the edit when its module is unknown or its `old` text does not
-    occur exactly once in the (already partly edited) module text.
-    """
-    out = dict(sources)
-    for number, edit in enumerate(edits):
-        if edit.module not in out:
-            raise ValueError(f"edit {number} ({edit.module}: {edit.old!r}): unknown module {edit.module!r}")
-        text = out[edit.module]
-        count = text.count(edit.old)
-        if count != 1:
-            raise ValueError(
-                f"edit {number} ({edit.module}: {edit.old!r}): `old` occurs {count} times, not exactly once"
-            )
-        out[edit.module] = text.replace(edit.old, edit.new)
-    return out
-
-
-def _e(module, old, new):
-    return Edit(module=module, old=old, new=new)
 
 
 # ---------------------------------------------------------------------------------------------
