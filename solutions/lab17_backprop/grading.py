@@ -24,31 +24,20 @@ Tolerances (|got - expected| <= atol + rtol |expected|):
   (lr 0.5, 1000 epochs) is judged by its outcome.
 - gradient checks: see autograder/gradcheck.py (relative error below 1e-6).
 """
+from pathlib import Path
+
 import numpy as np
 
 from autograder.cases import (Case, Matches, MatchesCallableGradient, MatchesDerivative,
                               MatchesGradient, Satisfies)
 from autograder.compare import (ARRAY0, FLOAT_ARRAY, INT_ARRAY, PAIRS, SCALAR, SEQUENCE,
                                 tuple_of)
-from autograder.labs import Question
+from autograder.labs import Question, load_file
 from autograder.values import Callable
 
-MODULES = ["tlu", "activations", "mlp", "backprop"]
-
-QUESTIONS = [
-    Question("tlu", 15, {"tlu.heaviside": 3, "tlu.sign": 3, "tlu.tlu": 3,
-                         "tlu.perceptron_layer": 3, "tlu.perceptron_train": 3}),
-    Question("activations", 25, {
-        "activations.sigmoid": 2, "activations.sigmoid_grad": 3, "activations.tanh": 2,
-        "activations.tanh_grad": 3, "activations.relu": 2, "activations.relu_grad": 3,
-        "activations.leaky_relu": 2, "activations.leaky_relu_grad": 2,
-        "activations.softmax": 3, "activations.softmax_jacobian": 3}),
-    Question("forward", 20, {"mlp.dense_forward": 5, "mlp.mlp_forward": 10, "mlp.predict": 5}),
-    Question("backprop", 30, {"backprop.one_hot": 3, "backprop.cross_entropy": 4, "backprop.mse": 3,
-                              "backprop.dense_backward": 6, "backprop.mlp_backward": 10,
-                              "backprop.numerical_gradient": 4}),
-    Question("training", 10, {"backprop.gradient_descent_step": 4, "backprop.train": 6}),
-]
+CONTRACT = load_file(Path(__file__).with_name("contract.py"), "_contract_lab17_backprop")
+MODULES = list(CONTRACT.MODULES)
+QUESTIONS = [Question(name, q["points"], dict(q["functions"])) for name, q in CONTRACT.QUESTIONS.items()]
 
 ELEMENTWISE = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
 STEP_GIVEN = ("tlu.heaviside", "tlu.sign", "tlu.STEPS", "tlu.get_step")
@@ -62,22 +51,16 @@ TRAIN_GIVEN = FORWARD_GIVEN + BACKWARD_GIVEN + (
     "mlp.init_params", "mlp.mlp_forward", "backprop.mlp_backward", "backprop.cross_entropy",
     "backprop.mse", "backprop.LOSSES", "backprop.gradient_descent_step")
 
-EQ = {
-    "step": "the step functions (heaviside, sign) on the TLU slide",
-    "tlu": "eq. (1): z = w^T x, plus the bias b",
-    "forward": "eqs. (6)-(12): y^l = phi^l(W^l y^(l-1)), with biases",
-    "sigmoid": "eq. (13)", "sigmoid_grad": "eq. (14), at z (not at the output)",
-    "tanh": "eq. (15)", "tanh_grad": "tanh'(z) = 1 - tanh(z)^2 (the slide's eq. (16) is an identity, not the derivative)",
-    "relu": "eq. (17)", "relu_grad": "eq. (18): 0 where z <= 0",
-    "leaky": "Fig. 11-2 (leaky ReLU) and its alpha",
-    "softmax": "Fig. 10-9: exponentials normalised over the last axis",
-    "jacobian": "J[i, j] = s_i (delta_ij - s_j)",
-    "loss": "the loss definitions in ASSIGNMENT.md (mean over the N samples)",
-    "backward": "the chain rule: dW = dZ^T A_prev, db = sum of dZ, dA_prev = dZ W",
-    "numgrad": "central differences (f(x + h e_i) - f(x - h e_i)) / 2h",
-    "gd": "gradient descent: W - lr dW",
-    "train": "the training loop in ASSIGNMENT.md (loss recorded before each update)",
-}
+# What a case's feedback says to reread, by topic: the contract's words (REREAD) of a function
+# of that topic.
+EQ = {topic: CONTRACT.REREAD[function] for topic, function in {
+    "step": "tlu.heaviside", "tlu": "tlu.tlu", "forward": "mlp.mlp_forward",
+    "sigmoid": "activations.sigmoid", "sigmoid_grad": "activations.sigmoid_grad",
+    "tanh": "activations.tanh", "tanh_grad": "activations.tanh_grad",
+    "relu": "activations.relu", "relu_grad": "activations.relu_grad", "leaky": "activations.leaky_relu",
+    "softmax": "activations.softmax", "jacobian": "activations.softmax_jacobian",
+    "loss": "backprop.cross_entropy", "backward": "backprop.dense_backward",
+    "numgrad": "backprop.numerical_gradient", "gd": "backprop.gradient_descent_step", "train": "backprop.train"}.items()}
 
 
 def rng(seed):
