@@ -120,7 +120,7 @@ def default_lab(solutions: Path | str | None = None) -> tuple[str, str]:
         if not lines or lines[0] not in labs:
             raise ValueError(f"{chosen} names no lab of {solutions} (labs: {', '.join(labs)})")
         return lines[0], ""
-    return labs[0], (f"note: several labs ({', '.join(labs)}): grading {labs[0]}, the first by name; "
+    return labs[0], (f"note: several labs ({', '.join(labs)}): using {labs[0]}, the first by name; "
                      f"choose with --lab, or name the default in {chosen}")
 
 
