@@ -465,7 +465,7 @@ def report_figure(prepared, results):
     axes[1].legend(handles=[Patch(color=c, label=q) for q, c in data["colors"].items()],
                    ncol=min(len(data["colors"]), 8), fontsize=8, loc="upper center", frameon=False)
     axes[2].axis("off")
-    axes[2].set_title(f"most common failures (each submission counted once per function)")
+    axes[2].set_title("most common failures (each submission counted once per function)")
     text = "\n".join(wrap_label(line) for line in data["top_failures"]) or "no failures"
     axes[2].text(0, 1, text, va="top", fontsize=8, transform=axes[2].transAxes)
     fig.tight_layout()

@@ -6,7 +6,6 @@ students do not have."""
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -4,8 +4,6 @@ The protocol is checked against a stub runner that sends scripted frames (determ
 import io
 import json
 import os
-import sys
-import textwrap
 import time
 
 import numpy as np
