@@ -128,7 +128,7 @@ def parser():
     return p
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     overrides = {"isolation": getattr(args, "isolation", None), "case_timeout": getattr(args, "case_timeout", None)}
     try:

@@ -6,14 +6,14 @@ from pathlib import Path
 from .skeleton import skeleton_files
 
 
-def lab_examples(lab):
+def lab_examples(lab) -> list[tuple[str, dict[str, str], dict[str, float]]]:
     """[(name, {module: text}, promised scores)] from the lab's examples.py."""
     module = lab.private_module("examples", "name the submissions to grade")
     skeleton = {name[:-3]: text for name, text in skeleton_files(lab.reference_dir, lab.modules).items()}
     return module.examples(lab.reference_sources(), skeleton)
 
 
-def write_examples(lab, into):
+def write_examples(lab, into: Path | str) -> list[tuple[Path, dict[str, float]]]:
     """Write every example as into/<name>/<module>.py; returns [(folder, promised)]."""
     into = Path(into)
     written = []

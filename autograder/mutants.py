@@ -10,6 +10,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from . import bank as schema
 from . import batch
@@ -44,7 +45,7 @@ class Verdict:
         return self.lost_function / self.function_points if self.function_points else 0.0
 
 
-def load_bank(lab):
+def load_bank(lab) -> ModuleType:
     """The lab's mistakes.py (MISTAKES and VARIANTS), checked against the lab."""
     bank = lab.private_module("mistakes", "mutation testing needs a bank of known mistakes")
     problems = schema.problems(bank, lab.modules, [q.name for q in lab.questions])
@@ -67,7 +68,8 @@ def write_bank(lab, bank, into):
     return folders
 
 
-def run(lab, settings, jobs=None, log=lambda *a: None, progress=False):
+def run(lab, settings, jobs: int | None = None, log=lambda *a: None,
+        progress: bool = False) -> tuple[list[Verdict], list[Verdict]]:
     """(mistake verdicts, variant verdicts) for the lab's whole bank."""
     bank = load_bank(lab)
     full = {q.name: q.points for q in lab.questions}
@@ -125,7 +127,7 @@ def table(mistakes):
             for row in rows]
 
 
-def summary(mistakes, variants):
+def summary(mistakes: list[Verdict], variants: list[Verdict]) -> list[str]:
     """Lines of the mutation report: the score, the table of every mistake, the variants."""
     caught = [m for m in mistakes if m.caught]
     lines = [f"mutation score: {len(caught)}/{len(mistakes)} mistakes caught ({100 * len(caught) / max(1, len(mistakes)):.1f}%)"]
