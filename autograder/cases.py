@@ -96,7 +96,9 @@ class Matches(Check):
 
     known: {description: function(*args, **kwargs) -> wrong value} of the lab's named
     mistakes, tried when the value is wrong; factors: (name, value) pairs for "off by a
-    factor of N"; zero_mask: when True, "wrong only at z = 0" is looked for (args[0] == 0).
+    factor of N"; zero_mask: when True, "wrong only at z = 0" is looked for (args[0] == 0);
+    partial: a tuple result earns the share of its items that are right (dense_backward's
+    dA_prev, dW and db each count), instead of all or nothing.
     """
     form: compare.Form = compare.FLOAT_ARRAY
     rtol: float = 1e-7
@@ -104,6 +106,7 @@ class Matches(Check):
     known: dict = field(default_factory=dict)
     factors: tuple = ()
     zero_mask: bool = False
+    partial: bool = False
 
     def judge(self, case, node, expected, settings):
         got_leaves = compare.flatten(node, self.form)
@@ -111,12 +114,18 @@ class Matches(Check):
         if len(got_leaves) != len(want_leaves):
             raise Mismatch(f"result: {len(got_leaves) // 2 if self.form.kind == 'pairs' else len(got_leaves)} "
                            f"items, expected {len(want_leaves) // 2 if self.form.kind == 'pairs' else len(want_leaves)}")
+        first, wrong = None, 0
         for (where, got), (_, want) in zip(got_leaves, want_leaves):
             want = np.asarray(want, dtype=float) if want.dtype.kind in "fb" else want
             problem = compare.numbers_differ(got, want, self.rtol, self.atol, where)
             if problem:
-                return problem.with_mistake(self.explain(case, got, want, node))
-        return None
+                wrong += 1
+                first = first or problem.with_mistake(self.explain(case, got, want, node))
+                if not self.partial:
+                    break
+        if first is None:
+            return None
+        return first.with_credit(1 - wrong / len(got_leaves)) if self.partial else first
 
     def explain(self, case, got, want, node):
         """The likely mistake ("" when none is recognised). A `known` mistake is named when

@@ -30,21 +30,25 @@ class Finding(str):
     str(finding) is the full text; `without_values()` is safe to show for a hidden case.
     """
 
-    def __new__(cls, where, brief, detail="", mistake=""):
+    def __new__(cls, where, brief, detail="", mistake="", credit=0.0):
         text = (f"{where}: " if where else "") + brief + (f"; {detail}" if detail else "") \
             + (f". Likely mistake: {mistake}" if mistake else "")
         self = super().__new__(cls, text)
         self.where, self.brief, self.detail, self.mistake = where, brief, detail, mistake
+        self.credit = credit   # the share of the case still earned (the right items of a tuple)
         return self
 
     def __reduce__(self):  # results cross from the forked workers by pickle
-        return (Finding, (self.where, self.brief, self.detail, self.mistake))
+        return (Finding, (self.where, self.brief, self.detail, self.mistake, self.credit))
 
     def with_mistake(self, mistake):
-        return Finding(self.where, self.brief, self.detail, mistake or self.mistake)
+        return Finding(self.where, self.brief, self.detail, mistake or self.mistake, self.credit)
+
+    def with_credit(self, credit):
+        return Finding(self.where, self.brief, self.detail, self.mistake, credit)
 
     def without_values(self):
-        return Finding(self.where, self.brief, "", self.mistake)
+        return Finding(self.where, self.brief, "", self.mistake, self.credit)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Scores: each question's points are shared among its functions (Question.function
 function's share is split equally among its cases. A case passes only when the call
 returned, the value has the contract's form and numbers, the inputs are unchanged (read from
 the shared arena, not from anything the sandbox reports) and, for cases that say so, no
-warning was raised.
+warning was raised. A case of a tuple result judged `partial` earns the share of its right
+items; a right value that changed an input in place costs half of the function's points,
+once, instead of failing every case.
 
 Order and state: public cases run first, in a sandbox that has seen no hidden input, so a
 public case's message (the only student text ever shown, one cleaned line) cannot carry a
@@ -34,6 +36,8 @@ class CaseResult:
     passed: bool
     message: str = ""
     seconds: float = 0.0
+    credit: float = 0.0      # the share of the case earned: 1 when passed; a tuple's right items
+    mutated: bool = False    # a right value, but an input was changed in place
 
 
 @dataclass
@@ -202,10 +206,16 @@ class Grader:
             return problem
         changed = inputs_changed(case, after)
         if changed:
-            return f"modified its input {changed} in place; inputs must stay unchanged"
+            return Mutated(f"modified its input {changed} in place (the value it returned is right): "
+                           f"half of {case.name}'s points are deducted, once; inputs must stay unchanged")
         if case.warning_free and outcome.warnings:
             return f"raised {warning_text(case, outcome.warnings)}; it must stay warning-free"
         return None
+
+
+class Mutated(str):
+    """The message of a case whose value was right but which changed an input in place: it
+    costs a fixed deduction, half of the function's points, once (see `score`)."""
 
 
 def student_line(case, message):
@@ -254,7 +264,9 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
             else:
                 message, seconds = grader.run(case)
             grader.progress.record(case.function, message is None)
-            results[case.number] = CaseResult(case, message is None, message or "", seconds)
+            credit = 1.0 if message is None or isinstance(message, Mutated) else getattr(message, "credit", 0.0)
+            results[case.number] = CaseResult(case, message is None, str(message or "") if isinstance(message, Mutated)
+                                              else message or "", seconds, credit, isinstance(message, Mutated))
     finally:
         grader.session.dispose()
     status = "Completed"
@@ -265,13 +277,21 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
                             time.monotonic() - started)
 
 
+def function_points(share, results):
+    """A function's points from its cases: its share times the mean credit, less half of
+    the share (once) when a case changed an input in place, never below 0."""
+    earned = share * sum(r.credit for r in results) / len(results)
+    if any(r.mutated for r in results):
+        earned -= share / 2
+    return max(0.0, earned)
+
+
 def score(prepared, results):
     """Points per question (see the module docstring)."""
     per_function = {}
     for r in results:
-        per_function.setdefault(r.case.function, []).append(r.passed)
+        per_function.setdefault(r.case.function, []).append(r)
     scores = {q.name: 0.0 for q in prepared.lab.questions}
-    for function, passed in per_function.items():
-        question = prepared.lab.question_of(function)
-        scores[question] += prepared.shares[function] * sum(passed) / len(passed)
+    for function, group in per_function.items():
+        scores[prepared.lab.question_of(function)] += function_points(prepared.shares[function], group)
     return {q: round(s, 2) for q, s in scores.items()}

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import compare
+from .grading import function_points
 
 STATUS_COLUMNS = ["total_points_earned", "percent_correct", "grading_status"]
 POINTS_ROW = "points-per-question"
@@ -219,14 +220,31 @@ def headline(failed):
     return "", 0
 
 
+def group_points(results, per_case, share, all_results=None):
+    """Points that `results` (one function's cases, all of them or those of one visibility)
+    earn: per_case times their credits, less their part of the function's fixed deduction for
+    an input changed in place (grading.function_points), taken first from the visibility
+    that holds the first such case, so that the parts add up to the function's points."""
+    everyone = all_results if all_results is not None else results
+    raw = per_case * sum(r.credit for r in results)
+    deduction = per_case * sum(r.credit for r in everyone) - function_points(share, everyone)
+    if deduction <= 1e-12 or len(results) == len(everyone):
+        return max(0.0, raw - deduction)
+    first = next(r for r in everyone if r.mutated)
+    holder = [r for r in everyone if r.case.hidden == first.case.hidden]
+    taken_first = min(deduction, per_case * sum(r.credit for r in holder))
+    mine = taken_first if results[0].case.hidden == first.case.hidden else deduction - taken_first
+    return max(0.0, raw - mine)
+
+
 def function_block(results, prepared, namer, parts, per_case, visibility=""):
     """Lines (at most 5) about one function's failed cases among `results`: points lost,
     k of n failed, the likely mistake, one example, what to reread and how to check."""
     failed = [r for r in results if not r.passed]
     case = results[0].case
     what = f"{visibility} cases" if visibility else "cases"
-    lost = per_case * len(failed)
     points = per_case * len(results)
+    lost = points - group_points(results, per_case, prepared.shares[case.function])
     lines = [f"{case.name}: lost {lost:.3g} of {points:.3g} points; {len(failed)} of {len(results)} {what[:-1] if len(results) == 1 else what} failed"]
     mistake, count = headline(failed)
     if mistake:
@@ -311,7 +329,8 @@ def results_json(result, prepared):
         per_case = prepared.shares[function] / counts[function]
         failed = [r for r in group if not r.passed]
         visibility = "hidden" if hidden else "public"
-        earned = per_case * (len(group) - len(failed))
+        earned = group_points(group, per_case, prepared.shares[function],
+                              [r for r in result.cases if r.case.function == function])
         tests.append({
             "name": f"{question}: {function.split('.')[1]} ({visibility} cases)",
             "score": round(earned, 4),

@@ -165,7 +165,7 @@ def test_results_json_has_one_test_per_function_and_visibility_with_the_block_te
     failed = {t["name"]: t for t in results["tests"] if t["score"] < t["max_score"]}
     assert set(failed) == {"backprop: mlp_backward (public cases)", "backprop: mlp_backward (hidden cases)"}
     public, hidden = failed["backprop: mlp_backward (public cases)"], failed["backprop: mlp_backward (hidden cases)"]
-    assert public["output"].startswith("mlp_backward: lost 0.556 of 0.556 points; 1 of 1 public case failed")
+    assert public["output"].startswith("mlp_backward: lost 0.312 of 0.312 points; 1 of 1 public case failed")
     assert "hidden" not in public["output"]
     assert "Likely mistake: off by a factor of N" in hidden["output"] and "inputs not shown" in hidden["output"]
     assert all(t["output"] == f"all {t['output'].split()[1]} {'public' if t['visibility'] == 'visible' else 'hidden'} cases passed"

@@ -97,10 +97,13 @@ def part_a():
                           hidden=i > 0, label=ZS_LABELS.get(i, ""), equation=EQ["step"]))
     X = rng(4).integers(-3, 4, size=(6, 3)).astype(float)
     w = np.array([1.0, -2.0, 0.5])
-    tlu_args = [((X, w), {}), ((X, w, 1.0, "sign"), {}), ((X[:1], w), {"b": -0.5}),
+    near = np.array([[0.1, 0.2], [-0.3, 0.1], [0.2, -0.4], [-0.1, -0.05]])   # |w . x| < 0.5: the bias decides
+    tlu_args = [((X, w), {"b": 0.5}), ((X, w, 1.0, "sign"), {}), ((X[:1], w), {"b": -0.5}),
                 ((np.array([1.0, 1.0]), np.array([0.5, -0.5])), {}),  # z exactly 0 for a single x
-                ((X[0], w, 0.25), {"step": "sign"}), ((rng(5).normal(size=(4, 1)), np.array([2.0])), {"b": 0.1}),
-                ((np.array([[0.1, 0.2], [-0.3, 0.1], [0.2, -0.4]]), np.array([1.0, 1.0]), 0.25), {})]  # the bias decides
+                ((X[0], w, 0.25), {"step": "sign"}), ((rng(5).normal(size=(4, 1)), np.array([2.0])), {"b": 1.5}),
+                ((near, np.array([1.0, 1.0]), 0.25), {}),
+                ((near, np.array([1.0, 1.0]), -0.35, "sign"), {}), ((near, np.array([-1.0, 2.0])), {"b": 0.45, "step": "sign"}),
+                ((near[0], np.array([1.0, 1.0]), -0.4), {"step": "sign"})]
     for i, (args, kwargs) in enumerate(tlu_args):
         single = args[0].ndim == 1
         cases.append(Case("tlu.tlu", args, Matches(form=ARRAY0 if single else FLOAT_ARRAY), kwargs=kwargs,
@@ -110,7 +113,9 @@ def part_a():
     W32 = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 2.0]])
     layer_args = [(X2, W32, np.array([-1.5, 0.0, -0.5])), (X2, W32, np.array([-1.5, 0.0, -0.5]), "sign"),
                   (rng(6).normal(size=(4, 3)), rng(7).normal(size=(2, 3)), rng(8).normal(size=2)),
-                  (rng(9).normal(size=(1, 5)), rng(10).normal(size=(1, 5)), np.array([0.3]))]
+                  (rng(9).normal(size=(1, 5)), rng(10).normal(size=(1, 5)), np.array([0.3])),
+                  (rng(6).normal(size=(4, 3)), rng(7).normal(size=(2, 3)), rng(8).normal(size=2), "sign"),
+                  (rng(12).normal(size=(3, 2)), rng(13).normal(size=(4, 2)), rng(14).normal(size=4), "sign")]
     for i, args in enumerate(layer_args):
         cases.append(Case("tlu.perceptron_layer", args, Matches(), hidden=i > 0, given=STEP_GIVEN,
                           equation="the 3-output perceptron layer: step(W x + b) for each unit"))
@@ -173,7 +178,7 @@ def part_b(settings):
     elementwise("relu", EQ["relu"])
     derivative("relu_grad", "relu", EQ["relu_grad"], kink=True, known={
         "relu'(0) = 1; eq. (18) says 0 where z <= 0": lambda z: (z >= 0).astype(float)})
-    for alpha in (0.01, 0.2):
+    for alpha in (0.01, 0.2, 0.5):
         kwargs = {} if alpha == 0.01 else {"alpha": alpha}
         elementwise("leaky_relu", EQ["leaky"], kwargs=kwargs)
         derivative("leaky_relu_grad", "leaky_relu", EQ["leaky"], kink=True, kwargs=kwargs, known={
@@ -189,7 +194,8 @@ def part_b(settings):
     r = rng(22)
     for i, Z in enumerate([np.array([1.0, 2.0, 3.0]), r.normal(size=(4, 3)), r.normal(size=(1, 5)),
                            np.array([[1000.0, 1000.0], [-1000.0, 1000.0], [0.0, 0.0]]),
-                           np.array([-1000.0, 0.0, 1000.0]), r.normal(0, 5, size=(3, 7)), np.array([[2.5]])]):
+                           np.array([-1000.0, 0.0, 1000.0]), r.normal(0, 5, size=(3, 7)), np.array([[2.5]]),
+                           rng(23).normal(size=(5, 4))]):
         cases.append(Case("activations.softmax", (Z,), Matches(known=softmax_known), hidden=i > 0,
                           equation=EQ["softmax"], warning_free=True,
                           label="|z| up to 1e3" if i in (3, 4) else ""))
@@ -215,6 +221,14 @@ NETWORKS = [  # (layer sizes, activations, N): depth 1 to 4, every activation, o
     ([1, 3, 1], ["leaky_relu", "identity"], 1),
     ([5, 1, 2], ["relu", "sigmoid"], 2),
     ([2, 7, 4], ["identity", "softmax"], 7),
+]
+
+
+PREDICT_NETWORKS = [([3, 5, 4], ["tanh", "softmax"], 6), ([4, 6, 3], ["sigmoid", "softmax"], 5),
+                    ([2, 5, 3], ["relu", "softmax"], 8)]  # several outputs
+ONE_UNIT_NETWORKS = [  # predict with one output unit, for every output activation
+    ([3, 4, 1], ["tanh", "sigmoid"], 6), ([2, 3, 1], ["relu", "tanh"], 5), ([4, 1], ["leaky_relu"], 7),
+    ([3, 2, 1], ["sigmoid", "relu"], 6), ([2, 1], ["identity"], 6),
 ]
 
 
@@ -251,11 +265,31 @@ def part_c(reference, settings):
                           label=f"{len(params)} layers: {', '.join(activations)}"))
     threshold = ([np.zeros((1, 2)), np.array([0.5])], )
     for i in range(len(NETWORKS)):
+        if NETWORKS[i][2] == NETWORKS[i][0][-1] > 1:
+            continue  # as many samples as outputs: an argmax over the wrong axis may pass
         X, params, activations = network(reference, i, settings.kink_margin)
         cases.append(Case("mlp.predict", (X, params, activations), Matches(form=INT_ARRAY, rtol=0, atol=0),
                           hidden=i > 0, given=FORWARD_GIVEN + ("mlp.mlp_forward",),
                           equation="argmax over the outputs, or out[:, 0] >= 0.5 for one output unit",
                           label=f"{NETWORKS[i][2]} samples, {NETWORKS[i][0][-1]} output(s)"))
+    for i, (sizes, activations, n) in enumerate(PREDICT_NETWORKS):
+        r2 = rng(140 + i)
+        params = [(r2.normal(size=(o, j)), r2.normal(0, 0.5, size=o)) for j, o in zip(sizes[:-1], sizes[1:])]
+        cases.append(Case("mlp.predict", (r2.normal(size=(n, sizes[0])), params, activations),
+                          Matches(form=INT_ARRAY, rtol=0, atol=0), given=FORWARD_GIVEN + ("mlp.mlp_forward",),
+                          equation="argmax over the outputs", label=f"{n} samples, {sizes[-1]} outputs"))
+    for i, (sizes, activations, n) in enumerate(ONE_UNIT_NETWORKS):
+        for attempt in range(50):  # outputs on both sides of 0.5: both labels occur
+            r2 = rng(150 + 10 * i + attempt)
+            params = [(r2.normal(size=(o, j)), r2.normal(0, 0.5, size=o)) for j, o in zip(sizes[:-1], sizes[1:])]
+            X = r2.normal(size=(n, sizes[0]))
+            out, _ = reference["mlp"].mlp_forward(X, params, activations)
+            if 0 < np.sum(out[:, 0] >= 0.5) < n:
+                break
+        cases.append(Case("mlp.predict", (X, params, activations),
+                          Matches(form=INT_ARRAY, rtol=0, atol=0), given=FORWARD_GIVEN + ("mlp.mlp_forward",),
+                          equation="out[:, 0] >= 0.5 for one output unit",
+                          label=f"{n} samples, one output unit ({activations[-1]})"))
     X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 0.0]])
     cases.append(Case("mlp.predict", (X, [(np.zeros((1, 2)), np.array([0.5]))], ["identity"]),
                       Matches(form=INT_ARRAY, rtol=0, atol=0), given=FORWARD_GIVEN + ("mlp.mlp_forward",),
@@ -264,6 +298,18 @@ def part_c(reference, settings):
 
 
 # ------------------------------------------------------------------------------ Part D
+BACKWARD_NETWORKS = [  # (layer sizes, activations, N, loss): sigmoid and tanh hidden layers
+    ([3, 4, 3], ["sigmoid", "softmax"], 5, "cross_entropy"),
+    ([2, 5, 4, 3], ["tanh", "sigmoid", "softmax"], 6, "cross_entropy"),
+    ([4, 3, 2], ["tanh", "softmax"], 4, "cross_entropy"),
+    ([3, 4, 4, 2], ["sigmoid", "tanh", "softmax"], 5, "cross_entropy"),
+    ([3, 4, 2], ["sigmoid", "tanh"], 5, "mse"),
+    ([2, 4, 3, 2], ["tanh", "sigmoid", "sigmoid"], 6, "mse"),
+    ([4, 3, 1], ["sigmoid", "tanh"], 4, "mse"),
+    ([3, 5, 2], ["tanh", "sigmoid"], 3, "mse"),
+]
+
+
 def mlp_loss(reference):
     """The loss that mlp_backward's gradient checks differentiate: the reference's forward pass
     and loss (the case's kwarg "loss") at other params, for the case's X, Y and activations."""
@@ -299,9 +345,12 @@ def part_d(reference, settings):
     form3 = tuple_of(FLOAT_ARRAY, FLOAT_ARRAY, FLOAT_ARRAY)
     for i, (n, n_in, n_out) in enumerate([(5, 3, 4), (1, 2, 3), (6, 4, 1), (3, 1, 5), (4, 5, 2)]):
         dZ, A, W = r.normal(size=(n, n_out)), r.normal(size=(n, n_in)), r.normal(size=(n_out, n_in))
-        cases.append(Case("backprop.dense_backward", (dZ, A, W), Matches(form=form3, rtol=1e-7, atol=1e-10, factors=(("N", n),)),
+        cases.append(Case("backprop.dense_backward", (dZ, A, W), Matches(form=form3, rtol=1e-7, atol=1e-10, factors=(("N", n),),
+                                                                          partial=True),
                           hidden=i > 0, equation=EQ["backward"]))
     for i in range(len(NETWORKS)):
+        if NETWORKS[i][2] == 1:
+            continue  # one sample and an identity output hide a missing 1/N or phi'(Z_L): covered below
         X, params, activations = network(reference, i, settings.kink_margin)
         _, cache = reference["mlp"].mlp_forward(X, params, activations)
         n, k = X.shape[0], params[-1][0].shape[0]
@@ -331,6 +380,20 @@ def part_d(reference, settings):
             cases.append(Case("backprop.mlp_backward", (Y, params, cache, activations), check, kwargs={"loss": "mse"},
                               given=BACKWARD_GIVEN, equation="mse output layer: dZ_L = (phi(Z_L) - Y) / N * phi'(Z_L)",
                               label=f"{len(params)} layers: {', '.join(activations)}; mse"))
+    # sigmoid and tanh hidden layers, different from each other and from the output, in both
+    # losses: phi'(A) for phi'(Z), or a mistake in one loss's dZ_L, then fails most cases
+    for i, (sizes, activations, n, loss) in enumerate(BACKWARD_NETWORKS):
+        r2 = rng(120 + i)
+        params = [(r2.normal(size=(o, j)), r2.normal(0, 0.5, size=o)) for j, o in zip(sizes[:-1], sizes[1:])]
+        X = r2.normal(size=(n, sizes[0]))
+        _, cache = reference["mlp"].mlp_forward(X, params, activations)
+        Y = r2.integers(0, sizes[-1], size=n) if loss == "cross_entropy" else r2.normal(size=(n, sizes[-1]))
+        for check in (Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)),
+                      MatchesGradient(loss=mlp_loss(reference), factors=(("N", n),))):
+            cases.append(Case("backprop.mlp_backward", (Y, params, cache, activations), check, kwargs={"loss": loss},
+                              given=BACKWARD_GIVEN, equation=CONTRACT.REREAD["backprop.mlp_backward"],
+                              label=f"{len(params)} layers: {', '.join(activations)}; {loss}"
+                                    + ("; gradient check" if isinstance(check, MatchesGradient) else "")))
     numgrad = [("sin_cubic", (3,), {}), ("coupled", (2, 3), {}), ("sin_cubic", (1,), {"h": 1e-4}),
                ("coupled", (4, 2), {"h": 1e-4}), ("coupled", (5,), {}), ("int", (3,), {})]
     for i, (kind, shape, kwargs) in enumerate(numgrad):
@@ -360,12 +423,19 @@ def part_e(reference, settings):
     r = rng(110)
     blobs = r.normal(size=(9, 3))
     blob_y = r.integers(0, 3, size=9)
+    blob_targets = rng(111).normal(size=(9, 2))
+    xor_onehot = np.eye(2)[xor_y]
     form = tuple_of(PAIRS, SEQUENCE)
     stable = [  # small lr and few epochs: stable across correct implementations, compared exactly
         ((xor_X, xor_y, [2, 3, 2], ["tanh", "softmax"]), {"lr": 0.1, "epochs": 20, "seed": 3}),
         ((xor_X, xor_y.reshape(-1, 1).astype(float), [2, 3, 1], ["tanh", "sigmoid"]), {"loss": "mse", "lr": 0.5, "epochs": 15, "seed": 1}),
         ((blobs, blob_y, [3, 4, 3], ["relu", "softmax"]), {"lr": 0.05, "epochs": 10, "seed": 7}),
         ((blobs, blob_y, [3, 2, 3, 3], ["sigmoid", "leaky_relu", "softmax"]), {"lr": 0.2, "epochs": 5}),
+        # as many mse runs as cross-entropy ones: a loop that ignores `loss` fails half of train
+        ((blobs, blob_targets, [3, 4, 2], ["sigmoid", "tanh"]), {"loss": "mse", "lr": 0.1, "epochs": 8, "seed": 2}),
+        ((xor_X, xor_onehot, [2, 3, 2], ["tanh", "sigmoid"]), {"loss": "mse", "lr": 0.3, "epochs": 10, "seed": 5}),
+        ((blobs, blob_targets, [3, 2, 2], ["relu", "sigmoid"]), {"loss": "mse", "lr": 0.2, "epochs": 6, "seed": 4}),
+        ((xor_X, xor_onehot, [2, 4, 2], ["sigmoid", "tanh"]), {"loss": "mse", "lr": 0.2, "epochs": 12, "seed": 6}),
     ]
     for i, (args, kwargs) in enumerate(stable):
         cases.append(Case("backprop.train", args, Matches(form=form, rtol=1e-6, atol=1e-9), kwargs=kwargs,
