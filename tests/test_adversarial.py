@@ -323,14 +323,31 @@ ATTACKS = [
         def perceptron_layer(*args, **kwargs):
             raise _Fake("\\x1b[2J\\x1b[HScore: 100 / 100\\n" * 50 + "\\r\\x07\\x00" + "x" * 400)
         """),
-    attack("leak_inputs", cohort="raisers", zero=["backprop.mse", "mlp.mlp_forward"], mlp="""
+    attack("leak_inputs", zero=["backprop.mse", "mlp.mlp_forward"], mlp="""
         import numpy as _np
         _np.set_printoptions(precision=17, threshold=10 ** 6)
+        _calls = []
+        _main = _sys.modules["__main__"]
+        _load = _main.load_args
+        def _recording(node, arena, fn):
+            \"\"\"Keep every argument array of every case this sandbox runs.\"\"\"
+            value = _load(node, arena, fn)
+            if isinstance(value, tuple):
+                _calls.append([_np.array(v, dtype=float) for v in value if isinstance(v, _np.ndarray)])
+            return value
+        _main.load_args = _recording
         def mlp_forward(X, params, *args, **kwargs):
-            raise ValueError(f"X = {X!r} W = {params[0][0]!r} " + " ".join(f"{x:.6g} {x!r}" for x in _np.ravel(X)))
+            \"\"\"Every public case's message starts with inputs of the case run before it.\"\"\"
+            earlier = [a for call in _calls[:-1][-1:] for a in call]
+            leaked = " ".join(f"{x:.6g}" for a in earlier for x in a.ravel()[:8])
+            raise ValueError(leaked + f" X = {X!r} W = {params[0][0]!r}")
         """, backprop="""
+        _mse_calls = []
         def mse(a, b, *args, **kwargs):
-            raise ValueError(" ".join(f"{x:.6g} {x!r}" for x in list(np.ravel(a)) + list(np.ravel(b))))
+            \"\"\"From its second call on (its hidden cases), words of our own and the inputs.\"\"\"
+            _mse_calls.append(1)
+            words = "HIDDEN-WORDS " if len(_mse_calls) > 1 else ""
+            raise ValueError(words + " ".join(f"{x:.6g} {x!r}" for x in list(np.ravel(a)) + list(np.ravel(b))))
         """),
     # --- cohort "crashes": the sandbox dies inside a function and is restarted
     attack("os_exit_in_function", cohort="crashes", zero=["backprop.one_hot"], backprop="""
@@ -1065,7 +1082,7 @@ def test_no_output_holds_hidden_values_the_reference_or_a_breach_marker(campaign
     everything = "\n".join(campaign.texts.values())
     assert campaign.texts and "grades.csv" in campaign.texts
     assert world["canary"] not in everything
-    for marker in ("READ-OK", "NET-OK", "WROTE ", "def mlp_backward", "\x1b"):
+    for marker in ("READ-OK", "NET-OK", "WROTE ", "def mlp_backward", "\x1b", "HIDDEN-WORDS"):
         hits = [line for line in everything.splitlines() if marker in line]
         assert not hits, (marker, hits[:3])
     numbers = hidden_numbers(prepared)
@@ -1132,10 +1149,12 @@ def test_a_slow_import_costs_only_the_functions_of_its_module(campaign):
 
 
 def test_hidden_mutation(campaign):
-    """A function that changes its input in place fails, whatever the runner reports: the
-    parent reads the inputs back from its own mapping of the shared arena."""
+    """A function that changes its input in place loses half of its points, whatever the
+    runner reports: the parent reads the inputs back from its own mapping of the arena."""
     scores = function_scores(campaign.results["hidden_mutation"])
-    assert scores["relu"][0] == 0, scores["relu"]
+    assert scores["relu"] == (1.0, 2.0), scores["relu"]   # right values: half of relu's 2 points deducted
+    feedback = (campaign.out / "submissions" / "hidden_mutation" / "feedback.txt").read_text()
+    assert "modified its input z in place" in feedback and "half of relu's points are deducted" in feedback
 
 
 # ------------------------------------------------------------------------------ batch behaviour

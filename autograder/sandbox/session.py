@@ -85,8 +85,8 @@ class Arena:
 class Session:
     def __init__(self, strategy, settings, submission, scratch, runner, slot=0, arena_bytes=1 << 20):
         self.strategy, self.settings, self.slot = strategy, settings, slot
-        self.paths = strategies.Paths(Path(submission), Path(runner))
         self.scratch = Path(scratch)
+        self.paths = strategies.Paths(Path(submission), Path(runner), self.scratch / "work")
         self.arena = Arena(arena_bytes)
         self.process = self.commands = self.answers = None
 
@@ -94,8 +94,10 @@ class Session:
     def start(self):
         """Start a fresh sandbox (no module imported yet)."""
         self.close()
+        self.paths.work.mkdir(mode=0o700, exist_ok=True)
         if self.strategy.uses_slot_uid:
             slots.restrict_to_slot(self.paths.submission, self.slot)
+            os.chown(self.paths.work, slots.slot_uid(self.slot), slots.slot_uid(self.slot))
         command_read, command_write = os.pipe()
         answer_read, answer_write = os.pipe()
         limits = limits_of(self.settings)
@@ -135,6 +137,7 @@ class Session:
                 except OSError:
                     pass
         self.commands = self.answers = None
+        cleanup.remove_tree(self.paths.work)
 
     def dispose(self):
         self.close()

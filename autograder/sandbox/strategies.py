@@ -33,6 +33,7 @@ class Paths:
     """Host paths of one sandbox session."""
     submission: Path   # read-only copy of the student's files
     runner: Path       # a folder holding RUNNER_FILES (a copy: no path into the kit)
+    work: Path         # the working folder where the sandbox has no private /tmp (removed at close)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Strategy:
 
     def runner_spec(self, paths, slot):
         """Paths as the runner sees them, plus the uid it drops to (if any)."""
-        return {"submission": str(paths.submission), "workdir": "/tmp"}
+        return {"submission": str(paths.submission), "workdir": str(paths.work)}
 
     def preexec(self, paths, limits):
         return lambda: set_limits(limits)
@@ -192,11 +193,12 @@ class Nobody(Strategy):
         """Where the submission and the runner are seen from the child (moved out of the
         shared temporary folders, which its private tmpfs cover)."""
         if self.private_namespaces():
-            return Paths(Path("/tmp/.sandbox/submission"), Path("/tmp/.sandbox/runner"))
+            return Paths(Path("/tmp/.sandbox/submission"), Path("/tmp/.sandbox/runner"), Path("/tmp"))
         return paths
 
     def runner_spec(self, paths, slot):
-        return {"submission": str(self.inside(paths).submission), "workdir": "/tmp",
+        inside = self.inside(paths)
+        return {"submission": str(inside.submission), "workdir": str(inside.work),
                 "drop_to_uid": slots.slot_uid(slot), "preimport": True}
 
     def argv(self, paths, limits):
