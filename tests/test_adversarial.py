@@ -329,10 +329,16 @@ ATTACKS = [
         _calls = []
         _main = _sys.modules["__main__"]
         _load = _main.load_args
+        _depth = []
         def _recording(node, arena, fn):
-            \"\"\"Keep every argument array of every case this sandbox runs.\"\"\"
-            value = _load(node, arena, fn)
-            if isinstance(value, tuple):
+            \"\"\"Keep every argument array of every case this sandbox runs (load_args recurses:
+            only its outermost call is a case's arguments).\"\"\"
+            _depth.append(1)
+            try:
+                value = _load(node, arena, fn)
+            finally:
+                _depth.pop()
+            if not _depth and isinstance(value, tuple):
                 _calls.append([_np.array(v, dtype=float) for v in value if isinstance(v, _np.ndarray)])
             return value
         _main.load_args = _recording
@@ -1070,6 +1076,9 @@ def test_every_submission_has_a_row_and_correct_copies_keep_full_marks(campaign)
     """The batch finished with a row for everyone, and the correct copies graded beside the
     attacks (a disk filler among them) lost nothing: 94 is the reference without train."""
     assert sorted(campaign.rows) == sorted(campaign.sources)
+    not_graded = {name: row["grading_status"] for name, row in campaign.rows.items()
+                  if not row["grading_status"].startswith("Completed")}
+    assert not not_graded, not_graded   # every attack is graded: none stops the engine
     for name in ("stub", "stub_2", "stub_3"):
         assert campaign.rows[name]["total_points_earned"] == 94, campaign.rows[name]
     assert all(campaign.graded[name] is not None for name in campaign.sources)
