@@ -9,10 +9,13 @@ module) the plan says where it comes from:
 - "own":    the student's own function, when every one of its cases has run and passed
   (it is right as far as grading can tell, and calling it costs nothing);
 - "call":   anything else: a proxy in the sandbox asks the parent, which runs the reference
-  on the arrays it is sent and sends the result back (a round trip a call).
+  on the arrays it is sent and sends the result back (a round trip a call). A function of
+  the student's that uses such a helper directly is called in the parent too (one round
+  trip instead of one per inner call).
 """
 import ast
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 from .skeleton import strip_markers, strip_solutions
 
@@ -32,10 +35,13 @@ class ModuleText:
     skeleton: dict         # attr -> ast node
     imports: list          # non-lab import nodes
     lab_imports: dict      # local name -> "module.attr" (from <lab module> import ...)
+    publics: dict = field(default_factory=dict)   # attr -> whether the skeleton gives it complete
 
     def public(self, attr):
-        ref, skel = self.reference.get(attr), self.skeleton.get(attr)
-        return ref is not None and skel is not None and ast.dump(ref) == ast.dump(skel)
+        if attr not in self.publics:
+            ref, skel = self.reference.get(attr), self.skeleton.get(attr)
+            self.publics[attr] = ref is not None and skel is not None and ast.dump(ref) == ast.dump(skel)
+        return self.publics[attr]
 
     def uses(self, attr):
         node = self.reference.get(attr)
@@ -83,8 +89,19 @@ class Planner:
             self._closures[key] = found
         return self._closures[key]
 
+    @functools.lru_cache(maxsize=None)
+    def direct_uses(self, name):
+        """The "module.attr" names a definition uses directly (its module's, and what its
+        module imports from other lab modules)."""
+        module, attr = name.split(".")
+        text = self.texts[module]
+        used = text.uses(attr)
+        return frozenset({f"{module}.{u}" for u in used if u in text.reference}
+                         | {text.lab_imports[u] for u in used if u in text.lab_imports})
+
+    @functools.lru_cache(maxsize=None)
     def public_source(self, module, attrs):
-        """The skeleton's text of the public definitions `attrs`, with the module's imports."""
+        """The skeleton's text of the public definitions `attrs` (a tuple), with the module's imports."""
         text = self.texts[module]
         body = list(text.imports) + [n for a, n in text.skeleton.items() if a in attrs]
         return ast.unparse(ast.Module(body=body, type_ignores=[]))
@@ -96,12 +113,20 @@ class Planner:
         for name in sorted(self.closure(given) - {tested}):
             module, attr = name.split(".")
             names[name] = "public" if self.texts[module].public(attr) else "own" if own(name) else "call"
+        # a function of the student's that calls a helper the parent must run is run by the
+        # parent too: one round trip for the whole call, not one for each inner call
+        changed = True
+        while changed:
+            changed = False
+            for name, mode in names.items():
+                if mode == "own" and any(names.get(used) == "call" for used in self.direct_uses(name)):
+                    names[name], changed = "call", True
         public = {}
         for module in self.modules:
             attrs = [n.split(".")[1] for n, mode in names.items() if mode == "public" and n.split(".")[0] == module]
             if attrs:
                 text = self.texts[module]
                 binds = {local: name for local, name in text.lab_imports.items() if name in names}
-                public[module] = {"text": self.public_source(module, attrs), "binds": binds,
+                public[module] = {"text": self.public_source(module, tuple(attrs)), "binds": binds,
                                   "names": [f"{module}.{a}" for a in attrs]}
         return {"names": names, "public": public}

@@ -4,7 +4,8 @@ Arguments go out through the session's arena (shared memory the parent fills; `p
 the parent can read back what a call did to them (`inputs_after`). Results come back as wire
 trees (sandbox/wire.py) that `result_value` turns into tagged `Value` trees for the judges,
 strictly: arrays are loaded with allow_pickle=False, object arrays and anything malformed
-become a refused node, and the node count is bounded. A callable argument (a test function
+(only plain number dtypes, sizes that match) become a refused node, and the node count is
+bounded. A callable argument (a test function
 for numerical_gradient) stays in the parent: the sandbox calls it back by name.
 """
 from dataclasses import dataclass, field
@@ -152,12 +153,15 @@ def result_value(tree, blobs):
         (kind, value), = node.items()
         if kind in ("a", "g"):
             try:
-                data = wire.load_blob(blobs, value)
+                data = wire.load_blob(blobs, *value) if isinstance(value, list) and len(value) == 3 - (kind == "g") \
+                    else None
             except wire.WireError:
+                data = None
+            if data is None:
                 return Value("object")
             if kind == "g":
-                return Value("npscalar", data=data) if data.shape == () and data.dtype.kind in "iufc" else Value("object")
-            return Value("nd", data=data) if data.dtype.kind in "biufc" else Value("object")
+                return Value("npscalar", data=data) if data.dtype.kind in "iufc" else Value("object")
+            return Value("nd", data=data)
         if kind in TAGS and type(value) is {"f": float, "i": int, "b": bool}[kind]:
             return Value(TAGS[kind], data=np.asarray(value if kind != "i" or abs(value) < 2 ** 62 else 0))
         if kind == "n":

@@ -630,9 +630,9 @@ ATTACKS = [
             send = channel.send
             def forged(header, blobs=()):
                 send(header, blobs)
-                good = [_sys.modules["__main__"].wire.npy_bytes(_np.zeros(5))]
+                good = [_np.zeros(5).tobytes()]
                 for token in (header.get("token"), "f" * 32, None):
-                    send({"token": token, "done": True, "error": None, "result": {"a": 0}}, good)
+                    send({"token": token, "done": True, "error": None, "result": {"a": [0, "<f8", [5]]}}, good)
             channel.send = forged
         _forge_ahead()
         def relu(*args, **kwargs):

@@ -2,23 +2,26 @@
 
 Both sides import this module (the runner from its own folder inside the sandbox), so it uses
 only the standard library and NumPy. A frame is one line of JSON (the header) followed by
-`header["size"]` raw bytes (the payload). A value travels as a JSON tree whose arrays are
-.npy blobs in the payload:
+the blobs its "sizes" list (the payload). A value travels as a JSON tree whose arrays are raw
+bytes in the payload (no .npy header to parse, no pickle anywhere):
 
-    {"a": i}   ndarray, blob i          {"g": i}  NumPy scalar, blob i (a 0-d array)
+    {"a": [i, dtype, shape]}  ndarray: blob i holds its raw bytes (C order)
+    {"g": [i, dtype]}         NumPy scalar: blob i holds its raw bytes
     {"f": x}   float                    {"i": n}  int            {"b": x}  bool
     {"s": x}   str                      {"n": 0}  None           {"o": 0}  anything else
     {"l": [...]}, {"t": [...]}          list, tuple
     {"d": [[key, node], ...]}           dict with str keys
     {"fn": name}                        a callable the other side calls back by name
 
-The parent decodes what the runner sends with `decode` and its limits: blobs are loaded with
-allow_pickle=False, object arrays are refused, and the node count, the depth and the bytes are
-bounded. Nothing the runner sends is executed or shown as it is.
+The parent decodes what the runner sends with `decode` and its limits: a dtype must be a plain
+number type (bool, int, uint, float, complex: never object or structured), a blob's size must
+be its shape's, and the node count, the depth and the bytes are bounded. Nothing the runner
+sends is executed or shown as it is.
 """
-import io
 import json
+import math
 import os
+import re
 import select
 import time
 
@@ -38,17 +41,19 @@ def encode(value, blobs, functions=None, depth=0):
     if depth > 50:
         return {"o": 0}
     if isinstance(value, np.ndarray):
-        if value.dtype.hasobject or value.dtype.kind not in "biufc":
+        array = np.asarray(value, order="C")   # a plain ndarray, whatever the subclass claims
+        if array.dtype.hasobject or array.dtype.kind not in "biufc":
             return {"o": 0}
-        blobs.append(npy_bytes(np.asarray(value).view(np.ndarray)))
-        return {"a": len(blobs) - 1}
+        blobs.append(array.tobytes())
+        return {"a": [len(blobs) - 1, array.dtype.str, list(array.shape)]}
     if isinstance(value, (bool, np.bool_)):
         return {"b": bool(value)}
     if isinstance(value, np.generic):
-        if value.dtype.kind not in "iufc":
+        array = np.asarray(value)
+        if array.dtype.kind not in "iufc":
             return {"o": 0}
-        blobs.append(npy_bytes(np.asarray(value)))
-        return {"g": len(blobs) - 1}
+        blobs.append(array.tobytes())
+        return {"g": [len(blobs) - 1, array.dtype.str]}
     if type(value) is float:
         return {"f": value}
     if type(value) is int:
@@ -67,10 +72,24 @@ def encode(value, blobs, functions=None, depth=0):
     return {"o": 0}
 
 
-def npy_bytes(array):
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+NUMBER_DTYPE = re.compile(r"^[<>|=][biufc]\d{1,2}$")
+
+
+def load_blob(blobs, index, dtype, shape=()):
+    """The array a node names: a writable copy of blob `index` as `dtype` and `shape`, or
+    WireError when the dtype is not a plain number type or the sizes disagree."""
+    if type(index) is not int or not 0 <= index < len(blobs):
+        raise WireError("a value names a blob that was not sent")
+    if type(dtype) is not str or not NUMBER_DTYPE.match(dtype):
+        raise WireError("an array that is not of a number type")
+    if not isinstance(shape, list) and shape != () or len(shape) > 32 or \
+            not all(type(n) is int and 0 <= n < 2 ** 40 for n in shape):
+        raise WireError("an array with a malformed shape")
+    dtype = np.dtype(dtype)
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(blobs[index]):
+        raise WireError("an array whose bytes do not match its shape")
+    return np.frombuffer(bytearray(blobs[index]), dtype=dtype).reshape(shape)
 
 
 def blob_table(sizes, payload):
@@ -106,13 +125,10 @@ def decode(node, blobs, limits=None, callables=None):
         if not isinstance(node, dict) or len(node) != 1:
             raise WireError("a malformed value")
         (kind, value), = node.items()
-        if kind in ("a", "g"):
-            array = load_blob(blobs, value)
-            if kind == "g":
-                if array.shape != ():
-                    raise WireError("a NumPy scalar that is not 0-d")
-                return array[()]
-            return array
+        if kind == "a" and isinstance(value, list) and len(value) == 3:
+            return load_blob(blobs, *value)
+        if kind == "g" and isinstance(value, list) and len(value) == 2:
+            return load_blob(blobs, *value)[()]
         if kind == "f" and type(value) is float:
             return value
         if kind == "i" and type(value) is int and abs(value) <= limits.max_int:
@@ -140,18 +156,6 @@ def decode(node, blobs, limits=None, callables=None):
 
 class Opaque:
     """Something the sender could not encode (an object that is not a number or an array)."""
-
-
-def load_blob(blobs, index):
-    if type(index) is not int or not 0 <= index < len(blobs):
-        raise WireError("a value names a blob that was not sent")
-    try:
-        array = np.load(io.BytesIO(blobs[index]), allow_pickle=False)
-    except Exception:  # a pickle, a truncated or foreign file: refused, never loaded
-        raise WireError("a blob that is not a plain .npy array") from None
-    if not isinstance(array, np.ndarray) or array.dtype.hasobject:
-        raise WireError("a blob that is not a plain .npy array")
-    return array
 
 
 # ---------------------------------------------------------------------------- frames
