@@ -52,7 +52,8 @@ def test_build_writes_the_three_outputs(dist, lab):
     assert (dist / "student").is_dir() and (dist / "student.zip").is_file() and (dist / "autograder.zip").is_file()
     handout = build.read_tree(dist / "student")
     expected = {"checks.py", NOTEBOOK, "README.md", "requirements.txt", *(f"{m}.py" for m in MODULES),
-                *(f"tests/{q.name}.py" for q in lab.questions)}
+                *(f"tests/{q.name}.py" for q in lab.questions), "public_cases.json",
+                *(f"checklib/{name}" for name in ("__init__.py", "compare.py", "text.py", "judges.py", "runner.py"))}
     assert set(handout) == expected
     assert handout == build.read_tree(lab.assignment_dir)
     assert build.read_zip(dist / "student.zip") == {f"lab17_backprop/{k}": v for k, v in handout.items()}
@@ -107,14 +108,20 @@ def test_handout_requirements_name_what_students_install(dist):
 
 
 def test_handout_points_to_no_staff_document(dist):
-    assert build.unknown_references(build.read_tree(dist / "student")) == []
-    text = "\n".join(data.decode("utf-8", "replace") for data in build.read_tree(dist / "student").values())
+    """Prose and data students read; checklib/ is the engine's own code, copied unchanged (its
+    comments call the docstrings' promises "the contract"), and is checked to be exactly that."""
+    from autograder.selfcheck import library_files
+    files = build.read_tree(dist / "student")
+    assert build.unknown_references(files) == []
+    engine = library_files()
+    assert all(files[name] == text.encode() for name, text in engine.items())
+    text = "\n".join(data.decode("utf-8", "replace") for name, data in files.items() if name not in engine)
     assert "ASSIGNMENT" not in text and "contract" not in text.lower()
 
 
 @pytest.mark.parametrize("where, text", [
     ("checks.py", "# reread ASSIGNMENT.md, Part D\n"),
-    ("tests/tlu.py", "# see the contract, Part A\n"),
+    ("README.md", "See the contract, Part A.\n"),
 ])
 def test_build_refuses_a_handout_that_points_to_staff_documents(tmp_path, lab, settings, where, text):
     assignment = tmp_path / "assignment"

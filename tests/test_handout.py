@@ -15,6 +15,7 @@ The cells run in subprocesses (python -c with the cell's source) on the unzipped
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,7 +87,7 @@ def test_first_cell_without_otter_falls_back_to_checks(dist, tmp_path, no_otter)
     assert "grader is checks.Notebook" in out, out
     assert [line for line in out.splitlines() if INSTALL_LINE in line] == [out.splitlines()[0]], out  # one line, first
     assert "FAIL  heaviside: not written yet (NotImplementedError)" in out, out
-    assert "result: tlu results: 0 of 8 checks passed, 8 FAILED" in out, out
+    assert re.search(r"result: tlu results: 0 of (\d+) checks passed, \1 FAILED", out), out
     assert "Traceback" not in out, out
 
 
@@ -95,7 +96,7 @@ def test_first_cell_without_otter_passes_with_the_reference_and_exports(dist, tm
     cells = code_cells(work)
     rc, out = run_cells(work, cells[0], CHECK, cells[-1], pythonpath=no_otter)
     assert rc == 0, out
-    assert "result: tlu results: All test cases passed! (8 checks)" in out and "FAIL" not in out, out
+    assert re.search(r"result: tlu results: All test cases passed! \(\d+ checks\)", out) and "FAIL" not in out, out
     assert "Otter is not installed, so this cell wrote" in out and "Submit that zip" in out, out
     (written,) = work.glob("lab17_backprop_*.zip")
     with zipfile.ZipFile(written) as archive:
@@ -172,7 +173,9 @@ def test_fresh_venv_without_otter_runs_checks_and_the_first_cell(dist, tmp_path,
     proc = subprocess.run([str(fresh_python), "checks.py"], cwd=work, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
-    assert "FAIL  sigmoid: not written yet (NotImplementedError)" in out and "checks passed, 38 FAILED." in out, out
+    assert "FAIL  sigmoid: not written yet (NotImplementedError)" in out, out
+    total = re.search(r"Summary: 1 of (\d+) checks passed, (\d+) FAILED\.", out)   # all but the given ACTIVATIONS
+    assert total and int(total.group(1)) - 1 == int(total.group(2)), out
 
     work = unzip(dist, tmp_path / "reference", reference=True)
     proc = subprocess.run([str(fresh_python), "checks.py"], cwd=work, capture_output=True, text=True, timeout=300)
