@@ -266,7 +266,8 @@ def function_block(results, prepared, namer, parts, per_case, visibility=""):
         lines[-1] += f". Likely mistake: {namer.words(shown, mistake_of(example.message))}"
     reread = student_words(case.equation.rstrip(".")) + "; " if case.equation else ""
     lines.append(f"  Reread: {reread}the docstring of {case.name} and the notebook's {parts.get(case.question, 'part ' + case.question)}.")
-    lines.append(f"  Reproduce: `python checks.py {case.question}` runs the public checks of this part")
+    rerun = "" if shown.hidden else f"; `python checks.py --case {shown.number}` reruns this example"
+    lines.append(f"  Reproduce: `python checks.py {case.question}` runs the public checks of this part{rerun}")
     return lines
 
 
