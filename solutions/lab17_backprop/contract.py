@@ -95,10 +95,9 @@ TOLERANCES = {
 # Functions whose known-mistake wording (the descriptions of their `known` mistakes in
 # grading.py) is safe to ship in the handout's self-check: it names the mistake and the idea,
 # never the code of a solution. The wording of any other function stays with the grader
-# (tanh_grad's names eq. (16) in other words than the slide's: left out until it quotes it).
 SHIP_MISTAKE_WORDING = [
     "tlu.heaviside", "tlu.sign",
-    "activations.sigmoid_grad", "activations.relu_grad", "activations.leaky_relu_grad",
+    "activations.sigmoid_grad", "activations.tanh_grad", "activations.relu_grad", "activations.leaky_relu_grad",
     "activations.softmax", "activations.softmax_jacobian",
     "mlp.dense_forward", "backprop.cross_entropy",
 ]

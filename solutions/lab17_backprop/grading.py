@@ -173,7 +173,10 @@ def part_b(settings):
         "sigma' applied to sigma(z) (the output) instead of z": lambda z: sig(sig(z)) * (1 - sig(sig(z)))})
     elementwise("tanh", EQ["tanh"], warning_free=True)
     derivative("tanh_grad", "tanh", EQ["tanh_grad"], given=("activations.tanh",), known={
-        "the slide's eq. (16), 2 sigma(2z) - 1, which equals tanh(z), not its derivative": lambda z: 2 * sig(2 * z) - 1,
+        "the slide's eq. (16), phi'(z) = 2 phi(2z) - 1, read with phi = sigma: 2 sigma(2z) - 1 is tanh(z) "
+        "itself (an identity), not its derivative": lambda z: 2 * sig(2 * z) - 1,
+        "the slide's eq. (16), phi'(z) = 2 phi(2z) - 1, read with phi = tanh: 2 tanh(2z) - 1 is not the "
+        "derivative of tanh": lambda z: 2 * np.tanh(2 * z) - 1,
         "1 - tanh(z) without the square": lambda z: 1 - np.tanh(z)})
     elementwise("relu", EQ["relu"])
     derivative("relu_grad", "relu", EQ["relu_grad"], kink=True, known={
@@ -366,7 +369,7 @@ def part_d(reference, settings):
                           MatchesGradient(loss=mlp_loss(reference), factors=(("N", n),))):
                 cases.append(Case("backprop.mlp_backward", args, check, kwargs={"loss": loss},
                                   hidden=not (i == 0 and isinstance(check, Matches)), given=BACKWARD_GIVEN,
-                                  equation="backpropagation: dZ_L as in ASSIGNMENT.md, then dA = dZ W, dZ = dA * phi'(Z) layer by layer",
+                                  equation=CONTRACT.REREAD["backprop.mlp_backward"],
                                   label=label + ("; gradient check" if isinstance(check, MatchesGradient) else "")))
     # mse on a softmax-free copy of the deeper networks, so that "mse" meets every activation
     for i, (sizes, activations, n) in enumerate([([3, 4, 2], ["relu", "tanh"], 4), ([2, 3, 3, 2], ["tanh", "leaky_relu", "sigmoid"], 5)]):

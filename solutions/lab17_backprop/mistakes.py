@@ -139,7 +139,7 @@ _ACTIVATION_MISTAKES = (
     ),
     Mistake(
         "tanh_grad_eq16", "activations", "tanh_grad",
-        "the slide's eq. (16) 2 sigma(2z) - 1 is tanh itself, not its derivative",
+        "the slide's eq. (16), phi'(z) = 2 phi(2z) - 1, read with phi = sigma: 2 sigma(2z) - 1 is tanh itself, not its derivative",
         (_e("activations", "    t = np.tanh(np.asarray(z, dtype=float))\n    return 1.0 - t * t",
             "    return 2.0 * sigmoid(2.0 * np.asarray(z, dtype=float)) - 1.0"),),
     ),
