@@ -206,32 +206,41 @@ class Nobody(Strategy):
 
     def preexec(self, paths, limits):
         private = self.private_namespaces()
+        keep = [root for root in python_roots() if under_shared_temp(root)]   # a venv in /tmp, say
 
         def run():
             if private:
-                enter_private_namespaces(paths, self.inside(paths), limits)
+                enter_private_namespaces(paths, self.inside(paths), limits, keep)
             set_limits(limits)
         return run
 
 
-def enter_private_namespaces(paths, inside, limits):
+def under_shared_temp(path):
+    return any(path == folder or path.startswith(folder + os.sep) for folder in slots.SHARED_TEMP)
+
+
+def enter_private_namespaces(paths, inside, limits, keep=()):
     """In the child, as root, before the runner starts: new mount, IPC, network and UTS
     namespaces; a capped tmpfs over every shared temporary folder; the submission and the
-    runner bound read-only where the runner expects them; /proc showing only its own uid."""
+    runner bound read-only where the runner expects them, and so are the folders of the
+    Python installation that lie in a temporary folder (`keep`: a venv in /tmp, say), at their
+    own paths; /proc showing only its own uid."""
     linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWNET | linux.CLONE_NEWUTS)
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-    # bind the inputs somewhere that stays visible before the temporary folders are covered
-    holders = [f"/proc/self/fd/{os.open(source, os.O_RDONLY | os.O_DIRECTORY)}"
-               for source in (paths.submission, paths.runner)]
-    linux.tmpfs("/tmp", limits.disk_bytes, limits.disk_files)
-    for source, target in zip(holders, (inside.submission, inside.runner)):
-        os.makedirs(target, 0o755)
-        linux.mount(source, str(target), None, linux.MS_BIND)
-        linux.mount(None, str(target), None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID)
-    os.chmod("/tmp/.sandbox", 0o755)
-    for folder in slots.SHARED_TEMP[1:]:
+    # hold what must stay visible before the temporary folders are covered, then bind it back
+    binds = [(f"/proc/self/fd/{os.open(source, os.O_RDONLY | os.O_DIRECTORY)}", str(target))
+             for source, target in [(paths.submission, inside.submission), (paths.runner, inside.runner),
+                                    *((root, root) for root in keep)]]
+    for folder in slots.SHARED_TEMP:
         if os.path.isdir(folder) and not os.path.islink(folder):
             linux.tmpfs(folder, limits.disk_bytes, limits.disk_files)
+    for source, target in binds:
+        os.makedirs(target, 0o755, exist_ok=True)
+        for parent in Path(target).parents:   # made by root 0700 when the umask says so
+            if under_shared_temp(str(parent)) and str(parent) not in slots.SHARED_TEMP:
+                os.chmod(parent, 0o755)
+        linux.mount(source, target, None, linux.MS_BIND | linux.MS_REC)
+        linux.mount(None, target, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID)
     linux.mount("proc", "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV, "hidepid=invisible")
 
 
