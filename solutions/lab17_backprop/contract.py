@@ -99,5 +99,5 @@ SHIP_MISTAKE_WORDING = [
     "tlu.heaviside", "tlu.sign",
     "activations.sigmoid_grad", "activations.tanh_grad", "activations.relu_grad", "activations.leaky_relu_grad",
     "activations.softmax", "activations.softmax_jacobian",
-    "mlp.dense_forward", "backprop.cross_entropy",
+    "mlp.dense_forward", "backprop.cross_entropy", "backprop.train",
 ]
