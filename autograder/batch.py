@@ -3,10 +3,14 @@
 Layout of --out DIR:
   grades.csv                    Otter's final_grades.csv layout, rewritten after every submission
   report.png                    the class at a glance (written at the end)
-  submissions/<name>/results.json, feedback.txt, row.json
-A submission whose row.json exists is not graded again unless `rerun` is set, so an
-interrupted batch resumes where it stopped. The same scores come out at any -j.
+  submissions/<folder>/results.json, feedback.txt, row.json
+Each submission is named by its path relative to the common root of the submissions
+(autograder.roster). A submission whose row.json holds the same content key is not graded
+again unless `rerun` is set, so an interrupted batch resumes where it stopped and a submission
+replaced in place is graded again. grades.csv holds every submission graded in --out, whichever
+subset a command named. The same scores come out at any -j.
 """
+import hashlib
 import json
 import multiprocessing
 import os
@@ -17,7 +21,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from . import report, submission
+from . import intake, report, roster, submission
 from .grading import SubmissionResult, grade
 from .labs import prepare
 from .sandbox import cleanup, isolation
@@ -48,19 +52,54 @@ class Progress:
         self.stream.flush()
 
 
-def unique_names(sources):
-    names, seen = [], {}
-    for source in sources:
-        base = Path(source).name or str(source)
-        seen[base] = seen.get(base, 0) + 1
-        names.append(base if seen[base] == 1 else f"{base}~{seen[base]}")
-    return names
+def read_in(sources, lab_files, log, before=None):
+    """[(Identity, Intake or SubmissionError, key)] for every source, read in the parent:
+    the key (what resume compares) is the content the grade depends on. `before`: the rows
+    already in --out, whose names a submission graded again keeps."""
+    known = {row["path"]: (row["file"], folder) for folder, row in (before or {}).items() if isinstance(row.get("path"), str)}
+    out = []
+    for identity in roster.identities(sources, log, known):
+        try:
+            taken = intake.take(identity.path, lab_files)
+            key = taken.key
+        except intake.SubmissionError as exc:
+            taken, key = exc, error_key(identity.path, str(exc))
+        out.append((identity, taken, key))
+    return out
+
+
+def error_key(path, message):
+    """The key of a submission that cannot be read: its bytes (a file) and why."""
+    digest = hashlib.sha256(message.encode())
+    try:
+        if Path(path).is_file() and not Path(path).is_symlink():
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    except OSError:
+        pass
+    return "error:" + digest.hexdigest()
+
+
+def previous_rows(out):
+    """{folder: row} of every submission already graded in `out` (rows without a folder are old)."""
+    rows = {}
+    for row_file in sorted((out / "submissions").glob("*/row.json")):
+        try:
+            row = json.loads(row_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(row, dict) and "file" in row:
+            rows[row_file.parent.name] = row
+    return rows
 
 
 def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, progress=True, report_png=True):
-    """Grade every submission in `sources` into `out`; returns the grades.csv rows (one for
-    every submission, whatever happens to it). report_png=False skips the class report (the
-    Otter plugin grades one submission at a time)."""
+    """Grade every submission in `sources` into `out`; returns this command's grades.csv rows
+    (one for every submission, whatever happens to it), while grades.csv holds every
+    submission graded in `out`. A submission is skipped when `out` holds its row with the same
+    content key (autograder.intake), unless `rerun`. report_png=False skips the class report
+    (the Otter plugin grades one submission at a time)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     strategy = isolation.choose(settings.isolation, settings)
@@ -73,46 +112,53 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
     jobs = jobs or settings.workers or os.cpu_count() or 1
     workspace = Path(tempfile.mkdtemp(prefix="autograder-", dir=scratch_root(settings)))
     os.chmod(workspace, 0o711)
-    names = unique_names(sources)
-    rows = [None] * len(sources)
-    results = [None] * len(sources)
     previous = signal.signal(signal.SIGTERM, interrupt) if is_main_thread() else None
     try:
+        before = previous_rows(out)
+        taken = read_in(sources, intake.LabFiles.of(lab), log, before)
+        rows = [None] * len(taken)
+        results = [None] * len(taken)
+        mine = {identity.folder for identity, _, _ in taken}
+        others = [row for folder, row in before.items() if folder not in mine]
+        todo, changed = [], 0
+        for i, (identity, _, key) in enumerate(taken):
+            old = before.get(identity.folder)
+            if old is not None and not rerun and old.get("key") == key:
+                rows[i] = old
+                continue
+            changed += old is not None and not rerun
+            todo.append(i)
+        skipped = len(taken) - len(todo)
+        if skipped:
+            log(f"skipping {skipped} submission(s) already graded in {out} with the same content (use --rerun to grade them again)")
+        if changed:
+            log(f"grading {changed} submission(s) again: their content changed since they were graded")
         prepared = prepare(lab, settings)
         runner = copy_runner(workspace / "runner")
-        todo = []
-        for i, (source, name) in enumerate(zip(sources, names)):
-            row_file = out / "submissions" / name / "row.json"
-            if row_file.exists() and not rerun:
-                try:
-                    rows[i] = json.loads(row_file.read_text())
-                    continue
-                except ValueError:
-                    pass
-            todo.append(i)
-        if len(todo) < len(sources):
-            log(f"skipping {len(sources) - len(todo)} submission(s) already graded in {out} (use --rerun to grade them again)")
         bar = Progress(len(todo)) if progress and todo else None
         context = (prepared, strategy, settings, workspace, runner)
         unsaved, left = [], []
+        every = lambda: sorted([*others, *(r for r in rows if r)], key=lambda r: str(r["file"]))
         try:
-            for i, result in graded_in_turn(context, [(i, sources[i], names[i]) for i in todo], jobs):
+            for i, result in graded_in_turn(context, [(i, *taken[i]) for i in todo], jobs):
+                identity, _, key = taken[i]
                 results[i] = result
-                rows[i] = report.csv_row(result)
+                rows[i] = {**report.csv_row(result), "source": identity.source, "folder": identity.folder, "key": key,
+                           "path": os.path.realpath(identity.path)}
                 left += result.left
-                if not save(out, result, prepared, rows[i]):
+                if not save(out, identity.folder, result, prepared, rows[i]):
                     unsaved.append(i)
-                save_grades(out, lab, rows)
+                save_grades(out, lab, every())
                 if bar:
                     bar.step(result.name, f"{result.total:g} points in {result.seconds:.2f} s")
         except KeyboardInterrupt:
             kill_all()
-            save_grades(out, lab, rows)
+            save_grades(out, lab, every())
             log(f"\ninterrupted: {sum(r is not None for r in rows)} submission(s) graded are saved in {out}")
             raise
         for i in unsaved:   # a disk that was full a moment ago (and was freed when its sandbox closed)
-            save(out, results[i], prepared, rows[i])
-        if not save_grades(out, lab, rows):
+            save(out, taken[i][0].folder, results[i], prepared, rows[i])
+        if not save_grades(out, lab, every()):
             raise OSError(f"could not write {out / 'grades.csv'}")
         graded = [r for r in results if r is not None]
         if graded and report_png:
@@ -147,10 +193,10 @@ def is_main_thread():
     return threading.current_thread() is threading.main_thread()
 
 
-def save(out, result, prepared, row):
+def save(out, folder, result, prepared, row):
     """Write one submission's files; False when the disk refused (tried again at the end)."""
     try:
-        save_submission(out, result, prepared, row)
+        save_submission(out / "submissions" / folder, result, prepared, row)
         return True
     except OSError:
         return False
@@ -158,7 +204,7 @@ def save(out, result, prepared, row):
 
 def save_grades(out, lab, rows):
     try:
-        report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, [r for r in rows if r]))
+        report.write_atomic(out / "grades.csv", report.grades_csv(lab.questions, rows))
         return True
     except OSError:
         return False
@@ -172,17 +218,18 @@ _WORKER = {}
 
 
 def graded_in_turn(context, work, jobs):
-    """Yield (i, SubmissionResult) for every (i, source, name) of `work`, as each finishes."""
+    """Yield (i, SubmissionResult) for every (i, Identity, Intake or SubmissionError, key) of
+    `work`, as each finishes."""
     prepared = context[0]
     if jobs <= 1 or len(work) <= 1:
         start_worker(context, multiprocessing.Value("i", 0))
-        for i, source, name in work:
-            yield i, grade_in_worker(source, name, slim=False)
+        for i, identity, taken, _ in work:
+            yield i, grade_in_worker(identity, taken, slim=False)
         return
     slots = multiprocessing.get_context("fork").Value("i", 0)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                              initializer=start_worker, initargs=(context, slots)) as pool:
-        futures = {pool.submit(grade_in_worker, source, name): i for i, source, name in work}
+        futures = {pool.submit(grade_in_worker, identity, taken): i for i, identity, taken, _ in work}
         try:
             for future in as_completed(futures):
                 result = future.result()
@@ -205,9 +252,9 @@ def start_worker(context, slots):
                    runner=runner, slot=slot)
 
 
-def grade_in_worker(source, name, slim=True):
+def grade_in_worker(identity, taken, slim=True):
     w = _WORKER
-    result = grade_one(w["prepared"], source, name, w["strategy"], w["settings"], w["workspace"] / f"slot{w['slot']}",
+    result = grade_one(w["prepared"], identity, taken, w["strategy"], w["settings"], w["workspace"] / f"slot{w['slot']}",
                        w["runner"], w["slot"])
     if slim:
         for r in result.cases:
@@ -223,10 +270,12 @@ def scratch_root(settings):
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
 
 
-def grade_one(prepared, source, name, strategy, settings, scratch, runner, slot):
-    """One submission, never raising: whatever goes wrong becomes its row's status."""
+def grade_one(prepared, identity, taken, strategy, settings, scratch, runner, slot):
+    """One submission (its Intake, or the SubmissionError that reading it raised), never
+    raising: whatever goes wrong becomes its row's status."""
     lab = prepared.lab
     scratch = Path(scratch)
+    name = identity.file
 
     def zero(status):
         return SubmissionResult(name, {q.name: 0.0 for q in lab.questions}, lab.points, [], status, strategy.name)
@@ -235,9 +284,11 @@ def grade_one(prepared, source, name, strategy, settings, scratch, runner, slot)
         cleanup.remove_tree(scratch)
         scratch.mkdir(parents=True)
         os.chmod(scratch, 0o711)
-        sub = submission.load(source, lab.modules, scratch / "submission")
+        if isinstance(taken, intake.SubmissionError):
+            raise taken
+        sub = submission.write(taken, name, identity.path, scratch / "submission")
         result = grade(prepared, sub, name, strategy, settings, scratch, runner, slot)
-    except submission.SubmissionError as exc:
+    except intake.SubmissionError as exc:
         result = zero(f"Not graded: {exc}")
     except Exception as exc:  # an engine bug must not stop the batch; it is reported, not hidden
         result = zero(f"Not graded: internal error ({type(exc).__name__}); grade it again or report it")
@@ -246,8 +297,7 @@ def grade_one(prepared, source, name, strategy, settings, scratch, runner, slot)
     return result
 
 
-def save_submission(out, result, prepared, row):
-    folder = out / "submissions" / result.name
+def save_submission(folder, result, prepared, row):
     report.write_atomic(folder / "results.json", json.dumps(report.results_json(result, prepared), indent=1))
     report.write_atomic(folder / "feedback.txt", report.feedback_text(result, prepared))
     report.write_atomic(folder / "row.json", json.dumps(row))

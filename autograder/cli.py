@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import batch, benchmark, build, config, examples, labs, mutants, report
+from . import batch, benchmark, build, config, examples, labs, mutants, report, roster
 from .skeleton import skeleton_files
 
 
@@ -33,14 +33,17 @@ def load_lab(args):
 def cmd_grade(args, settings):
     lab = load_lab(args)
     out = Path(args.out)
-    sources = [Path(s) for s in args.submissions]
+    sources, notes = roster.expand([Path(s) for s in args.submissions])
+    for note in notes:
+        print(note, file=sys.stderr)
     if not sources:
         written = examples.write_examples(lab, out / "examples")
         sources = [folder for folder, _ in written]
         print(f"no submissions named: grading the {len(sources)} bundled examples of {lab.name} (written to {out / 'examples'})")
     rows = batch.grade_batch(lab, sources, out, settings, jobs=args.jobs, rerun=args.rerun)
     print(report.table(lab.questions, [r for r in rows if r]))
-    print(f"\nwrote {out / 'grades.csv'}, {out / 'report.png'} and {out / 'submissions'}/<name>/(results.json, feedback.txt)")
+    print(f"\nwrote {out / 'grades.csv'} (every submission graded in {out}), {out / 'report.png'} and "
+          f"{out / 'submissions'}/<name>/(results.json, feedback.txt)")
     return 0
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import compare, text, values
+from . import compare, intake, text, values
 from .compare import Mismatch
 from .sandbox import wire
 from .sandbox.runner import resolve
@@ -50,6 +50,7 @@ class SubmissionResult:
     isolation: str = ""
     seconds: float = 0.0
     left: list = field(default_factory=list)   # paths cleanup could not remove
+    notes: list = field(default_factory=list)  # intake.Note: what the intake chose
 
     def __post_init__(self):
         self.status = text.status(self.status)
@@ -104,7 +105,7 @@ class Grader:
         self.prepared, self.settings, self.lab = prepared, settings, prepared.lab
         self.submission = submission
         self.session = Session(strategy, settings, submission.folder, scratch, runner, slot, prepared.arena_bytes)
-        self.broken = {m: f"{m}.py is missing from the submission" for m in submission.problems}
+        self.broken = dict(submission.problems)
         self.timed_out = {}
         self.progress = Progress(prepared.counts)
         self.restarts = 0
@@ -269,12 +270,17 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
                                               else message or "", seconds, credit, isinstance(message, Mutated))
     finally:
         grader.session.dispose()
-    status = "Completed"
     problems = [grader.broken[m] for m in lab.modules if m in grader.broken]
-    if grader.fatal or problems:
-        status = f"Completed with errors: {grader.fatal or problems[0]}"
+    status = status_line(grader.fatal or (problems[0] if problems else ""), submission.notes)
     return SubmissionResult(name, score(prepared, results), lab.points, results, status, strategy.name,
-                            time.monotonic() - started)
+                            time.monotonic() - started, notes=list(submission.notes))
+
+
+def status_line(problem, notes):
+    """grading_status: "Completed" or "Completed with errors: <problem>", then what the intake
+    chose (autograder.intake), most telling first: one line, cut by text.status."""
+    head = f"Completed with errors: {problem}" if problem else "Completed"
+    return "; ".join([head, *(intake.describe(n) for n in notes)])
 
 
 def function_points(share, results):

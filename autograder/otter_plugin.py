@@ -139,7 +139,7 @@ def fill_failure(results, questions, message):
 
 
 def otter_results(lab, out, name, results=None):
-    """Otter's GradingResults for the submission `name` that `batch.grade_batch` (what
+    """Otter's GradingResults for the submission in submissions/`name` that `batch.grade_batch` (what
     `python -m autograder grade` runs) graded into `out`: filled from the same row.json and
     results.json, so Otter reports exactly grade's per-question scores."""
     folder = Path(out) / "submissions" / name
@@ -255,7 +255,7 @@ class KitGrader(AbstractOtterPlugin):
         with tempfile.TemporaryDirectory(prefix="kit-out-") as out:
             rows = batch.grade_batch(lab, [source], out, settings.with_overrides(isolation=strategy.name),
                                      jobs=1, log=self.log.append, progress=False, report_png=False)
-            otter_results(lab, out, rows[0]["file"], results)
+            otter_results(lab, out, rows[0]["folder"], results)
         row = rows[0]
         self.log.append(f"scores: {', '.join(f'{q.name} {row[q.name]:g}' for q in lab.questions)}; "
                         f"total {row['total_points_earned']:g}; {row['grading_status']}")

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import compare
+from . import compare, intake
 from .grading import function_points
 
 STATUS_COLUMNS = ["total_points_earned", "percent_correct", "grading_status"]
+SOURCE_COLUMN = "source"   # after Otter's columns: the submission's path relative to the common root, escaped
 POINTS_ROW = "points-per-question"
 
 
@@ -30,15 +31,16 @@ def write_atomic(path, text):
 
 # ---------------------------------------------------------------------------- grades.csv
 def grades_csv(questions, rows):
-    """rows: [{"file", question..., "total_points_earned", "percent_correct", "grading_status"}]."""
+    """rows: [{"file", question..., "total_points_earned", "percent_correct", "grading_status",
+    "source"}]: Otter's final_grades.csv columns, then `source`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     names = [q.name for q in questions]
-    writer.writerow(["file", *names, *STATUS_COLUMNS])
-    writer.writerow([POINTS_ROW, *[fmt(q.points) for q in questions], fmt(sum(q.points for q in questions)), 1, "--"])
+    writer.writerow(["file", *names, *STATUS_COLUMNS, SOURCE_COLUMN])
+    writer.writerow([POINTS_ROW, *[fmt(q.points) for q in questions], fmt(sum(q.points for q in questions)), 1, "--", ""])
     for row in rows:
         writer.writerow([row["file"], *[fmt(row[n]) for n in names], fmt(row["total_points_earned"]),
-                         row["percent_correct"], row["grading_status"]])
+                         row["percent_correct"], row["grading_status"], row.get(SOURCE_COLUMN, row["file"])])
     return buffer.getvalue()
 
 
@@ -303,9 +305,17 @@ def question_lines(question, results, prepared, namer, parts, counts):
     return lines
 
 
+def intake_lines(result):
+    """What the intake chose (autograder.intake), one line each."""
+    return [f"  {intake.describe(note)}" for note in result.notes]
+
+
 def feedback_text(result, prepared):
     lines = [f"Submission: {result.name}", f"Score: {result.total:g} / {sum(result.possible.values()):g}",
-             f"Status: {result.status}", ""]
+             f"Status: {result.status}"]
+    if result.notes:
+        lines += ["What the grader took from your submission:", *intake_lines(result)]
+    lines.append("")
     namer, parts = Namer(prepared), notebook_parts(prepared.lab)
     counts = Counter(c.function for c in prepared.cases)
     for q in prepared.lab.questions:

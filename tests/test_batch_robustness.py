@@ -47,20 +47,33 @@ def damaged(path, lab, how):
 
 
 @pytest.mark.parametrize("how", ["encrypted", "crc", "method"])
-def test_an_unreadable_zip_is_one_row_and_the_batch_goes_on(tmp_path, lab, how):
+def test_an_unreadable_module_costs_that_module_only_and_the_batch_goes_on(tmp_path, lab, how):
     bad = damaged(tmp_path / f"bad_{how}.zip", lab, how)
     with zipfile.ZipFile(bad) as archive:
-        assert archive.namelist()          # it lists ...
+        assert archive.namelist()[0] == "tlu.py"   # it lists ...
         with pytest.raises(Exception):
-            archive.read(archive.namelist()[0])   # ... but cannot be read
+            archive.read(archive.namelist()[0])   # ... but cannot read its first module
     good = reference_zip(lab, tmp_path / "good.zip")
     log = []
     rows = batch.grade_batch(lab, [bad, good], tmp_path / "out", DEFAULTS.with_overrides(isolation="rlimits"),
                              jobs=1, log=log.append, progress=False, report_png=False)
     assert [r["file"] for r in rows] == [bad.name, good.name]
-    assert rows[0]["grading_status"].startswith("Not graded: ") and rows[0]["total_points_earned"] == 0
-    assert "cannot be read from the zip" in rows[0]["grading_status"]
+    why = {"encrypted": "it has a password", "crc": "a wrong CRC", "method": "an unknown compression method"}[how]
+    assert rows[0]["grading_status"] == f"Completed with errors: tlu.py cannot be read ({why}); zip it again without a password"
+    assert rows[0]["tlu"] == 0 and rows[0]["total_points_earned"] == lab.total_points - lab.points["tlu"]
     assert rows[1]["grading_status"] == "Completed"
+    assert "2 submission(s): 1 graded, 1 with errors, 0 not graded" in log
+
+
+def test_a_zip_that_cannot_be_opened_is_one_not_graded_row(tmp_path, lab):
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    good = reference_zip(lab, tmp_path / "good.zip")
+    log = []
+    rows = batch.grade_batch(lab, [bad, good], tmp_path / "out", DEFAULTS.with_overrides(isolation="rlimits"),
+                             jobs=1, log=log.append, progress=False, report_png=False)
+    assert rows[0]["grading_status"] == "Not graded: bad.zip: not a readable zip file (BadZipFile)"
+    assert rows[0]["total_points_earned"] == 0 and rows[1]["grading_status"] == "Completed"
     assert "2 submission(s): 1 graded, 0 with errors, 1 not graded" in log
 
 
@@ -120,7 +133,7 @@ def test_a_copy_is_never_readable_by_others(tmp_path, lab):
     source.mkdir()
     for module, text in lab.reference_sources().items():
         (source / f"{module}.py").write_text(text)
-    sub = submission.load(source, lab.modules, tmp_path / "copy")
+    sub = submission.load(source, lab, tmp_path / "copy")
     assert stat.S_IMODE(sub.folder.stat().st_mode) == 0o700
     assert {stat.S_IMODE(p.stat().st_mode) for p in sub.folder.iterdir()} == {0o600}
 

@@ -10,7 +10,7 @@ import pytest
 from autograder.examples import lab_examples
 
 QUESTIONS = ["tlu", "activations", "forward", "backprop", "training"]
-HEADER = ["file", *QUESTIONS, "total_points_earned", "percent_correct", "grading_status"]
+HEADER = ["file", *QUESTIONS, "total_points_earned", "percent_correct", "grading_status", "source"]
 
 
 @pytest.fixture(scope="module")

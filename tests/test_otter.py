@@ -335,7 +335,8 @@ def test_notebook_export_round_trip(dist, lab, tmp_path, monkeypatch):
     with open(out / "grades.csv") as f:
         rows = {row["file"]: row for row in csv.DictReader(f)}
     full = {q.name: q.points for q in lab.questions}
-    assert expected_scores(lab, rows[exported.name]) == full
+    # named by their paths relative to the arguments' common root (tmp_path)
+    assert expected_scores(lab, rows[f"student/{exported.name}"]) == full
     assert expected_scores(lab, rows[folder.name]) == full
 
     results, _ = otter_run(dist / "autograder.zip", exported, tmp_path / "otter")
