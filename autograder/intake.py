@@ -82,7 +82,7 @@ NOTES: dict[str, str] = {   # in the order a status lists them: what changes the
     "duplicate": "{subject} is a copy of {detail}",
     "helper_skipped": "did not copy {subject} ({detail})",
     "unsafe": "ignored an unsafe entry {subject} ({detail})",
-    "litter": "ignored {subject}",
+    "litter": "ignored {subject} ({detail})",
     "listed_only": "looked at only the first {subject} files",
 }
 ORDER = {kind: i for i, kind in enumerate(NOTES)}
@@ -267,6 +267,14 @@ def kind_of(entry: Entry, lab: LabFiles) -> str:
     return {".ipynb": "notebook", ".zip": "zip", ".py": "py"}.get(suffix, "other")
 
 
+def litter_label(entry: Entry) -> str:
+    parts = entry.path.split("/")
+    for part in parts[:-1]:
+        if part in LITTER_FOLDERS:
+            return f"{part}/"
+    return "._ files" if parts[-1].startswith("._") else parts[-1]
+
+
 def handout_label(entry: Entry, lab: LabFiles) -> str:
     parts = entry.path.split("/")
     for part in parts[:-1]:
@@ -364,7 +372,9 @@ def choose(entries: list[Entry], notes: list[Note], lab: LabFiles, unwrap, depth
         notes.append(Note("handout", clean(", ".join(handout))))
     litter = by_kind.get("litter", [])
     if litter:
-        notes.append(Note("litter", f"{len(litter)} file(s) of OS or editor litter"))
+        labels = sorted({litter_label(e) for e in litter}, key=str.lower)
+        notes.append(Note("litter", f"{len(litter)} file(s) the grader does not need",
+                          clean(", ".join(labels[:3]) + (", ..." if len(labels) > 3 else ""))))
     intake = Intake(notes=notes)
     folders = set()
     for module in lab.modules:

@@ -94,11 +94,12 @@ def question_tests(lab, row, kit):
             tests = [{"name": f"{q.name}: not graded", "score": 0, "max_score": q.points,
                       "visibility": "visible", "output": row.get("grading_status", "not graded")}]
         points = [float(t["max_score"]) for t in tests]
-        points[-1] = q.points - sum(points[:-1])  # exact total despite the engine's rounding
+        last = max(i for i, p in enumerate(points) if p > 0 or i == 0)
+        points[last] = q.points - sum(p for i, p in enumerate(points) if i != last)  # exact total despite the engine's rounding
         for test, worth in zip(tests, points):
             case = TestCase(name=test["name"], body="", hidden=test.get("visibility") == "hidden",
                             points=worth, success_message=None, failure_message=None)
-            passed = float(test["score"]) >= float(test["max_score"]) - 1e-9
+            passed = float(test["score"]) >= float(test["max_score"]) - 1e-9 and test.get("status") != "failed"
             cases.append(case)
             results.append(TestCaseResult(test_case=case, message=test.get("output", ""), passed=passed))
         out[q.name] = (cases, results)

@@ -19,6 +19,8 @@ from .grading import function_points
 STATUS_COLUMNS = ["total_points_earned", "percent_correct", "grading_status"]
 SOURCE_COLUMN = "source"   # after Otter's columns: the submission's path relative to the common root, escaped
 POINTS_ROW = "points-per-question"
+SCORE_DIGITS = 4           # results.json's scores, and the points a test's text says were lost
+HIDDEN_SUMMARY = "hidden cases (summary)"   # the visible test naming what lost points in hidden cases
 
 
 def write_atomic(path, text):
@@ -239,15 +241,24 @@ def group_points(results, per_case, share, all_results=None):
     return max(0.0, raw - mine)
 
 
-def function_block(results, prepared, namer, parts, per_case, visibility=""):
+def lost_line(name, earned, points, failed, total, what="cases"):
+    """"name: lost X of Y points; k of n cases failed", X = Y - earned as results.json rounds them."""
+    earned, points = round(earned, SCORE_DIGITS), round(points, SCORE_DIGITS)
+    lost = max(0.0, points - earned)
+    return f"{name}: lost {lost:.3g} of {points:.3g} points; {failed} of {total} {what[:-1] if total == 1 else what} failed"
+
+
+def function_block(results, prepared, namer, parts, per_case, visibility="", earned=None):
     """Lines (at most 5) about one function's failed cases among `results`: points lost,
-    k of n failed, the likely mistake, one example, what to reread and how to check."""
+    k of n failed, the likely mistake, one example, what to reread and how to check.
+    earned: what `results` earn (default: as if they were all of the function's cases)."""
     failed = [r for r in results if not r.passed]
     case = results[0].case
     what = f"{visibility} cases" if visibility else "cases"
     points = per_case * len(results)
-    lost = points - group_points(results, per_case, prepared.shares[case.function])
-    lines = [f"{case.name}: lost {lost:.3g} of {points:.3g} points; {len(failed)} of {len(results)} {what[:-1] if len(results) == 1 else what} failed"]
+    if earned is None:
+        earned = group_points(results, per_case, prepared.shares[case.function])
+    lines = [lost_line(case.name, earned, points, len(failed), len(results), what)]
     mistake, count = headline(failed)
     if mistake:
         lines.append(f"  Likely mistake: {namer.words(case, mistake)}"
@@ -335,7 +346,7 @@ def results_json(result, prepared):
         groups.setdefault(key, []).append(r)
     counts = Counter(c.function for c in prepared.cases)
     namer, parts = Namer(prepared), notebook_parts(prepared.lab)
-    tests, functions = [], {}
+    tests, functions, hidden_losses = [], {}, {}
     for (question, function, hidden), group in groups.items():
         per_case = prepared.shares[function] / counts[function]
         failed = [r for r in group if not r.passed]
@@ -344,16 +355,25 @@ def results_json(result, prepared):
                               [r for r in result.cases if r.case.function == function])
         tests.append({
             "name": f"{question}: {function.split('.')[1]} ({visibility} cases)",
-            "score": round(earned, 4),
-            "max_score": round(per_case * len(group), 4),
+            "score": round(earned, SCORE_DIGITS),
+            "max_score": round(per_case * len(group), SCORE_DIGITS),
             "visibility": "hidden" if hidden else "visible",
-            "output": ("\n".join(function_block(group, prepared, namer, parts, per_case, visibility)) if failed
+            "output": ("\n".join(function_block(group, prepared, namer, parts, per_case, visibility, earned)) if failed
                        else f"all {len(group)} {visibility} cases passed"),
         })
+        if hidden and failed:
+            hidden_losses.setdefault(question, []).append(
+                lost_line(function.split(".")[1], earned, per_case * len(group), len(failed), len(group), "hidden cases"))
         total = functions.setdefault(function, [0.0, prepared.shares[function]])
         total[0] += earned
+    for question, lines in hidden_losses.items():   # visible even when hidden tests are not (show_hidden off)
+        first = next(i for i, t in enumerate(tests) if t["name"].startswith(f"{question}: "))
+        tests.insert(first, {"name": f"{question}: {HIDDEN_SUMMARY}", "score": 0.0, "max_score": 0.0,
+                             "visibility": "visible", "status": "failed",
+                             "output": "Hidden cases that lost points (their values are not shown):\n" + "\n".join(lines)})
+    intake_text = "".join(f"\n{line}" for line in intake_lines(result))
     return {"score": result.total, "tests": tests,
-            "output": f"Graded in a {result.isolation} sandbox. Status: {result.status}",
+            "output": f"Graded in a {result.isolation} sandbox. Status: {result.status}" + intake_text,
             "extra_data": {"scores": result.scores, "isolation": result.isolation,
                            "functions": {f: {"earned": round(e, 4), "points": round(p, 4)} for f, (e, p) in functions.items()}}}
 

@@ -27,7 +27,7 @@ def graded(tmp_path_factory):
 def test_grades_csv_has_otters_layout(graded):
     _, _, rows = graded
     assert rows[0] == HEADER
-    assert rows[1] == ["points-per-question", "15", "25", "20", "30", "10", "100", "1", "--"]
+    assert rows[1] == ["points-per-question", "15", "25", "20", "30", "10", "100", "1", "--", ""]
 
 
 def test_every_example_gets_exactly_its_promised_score(graded, lab):

@@ -161,7 +161,11 @@ def test_results_json_has_one_test_per_function_and_visibility_with_the_block_te
     names = Counter(t["name"] for t in results["tests"])
     assert all(n == 1 for n in names.values())
     expected = {f"{q.name}: {f.split('.')[1]} ({v} cases)" for q in lab.questions for f in q.functions for v in ("public", "hidden")}
-    assert set(names) == expected
+    assert set(names) == expected | {f"backprop: {report.HIDDEN_SUMMARY}"}
+    summary = next(t for t in results["tests"] if t["name"] == f"backprop: {report.HIDDEN_SUMMARY}")
+    assert summary["visibility"] == "visible" and summary["status"] == "failed" and summary["max_score"] == 0
+    assert summary["output"].split("\n")[1].startswith("mlp_backward: lost ") and "hidden cases failed" in summary["output"]
+    results = {**results, "tests": [t for t in results["tests"] if t is not summary]}
     failed = {t["name"]: t for t in results["tests"] if t["score"] < t["max_score"]}
     assert set(failed) == {"backprop: mlp_backward (public cases)", "backprop: mlp_backward (hidden cases)"}
     public, hidden = failed["backprop: mlp_backward (public cases)"], failed["backprop: mlp_backward (hidden cases)"]

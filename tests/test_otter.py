@@ -19,6 +19,7 @@ import csv
 import importlib.util
 import json
 import os
+import re
 import pickle
 import shutil
 import subprocess
@@ -137,10 +138,19 @@ def expected_scores(lab, row):
     return {q.name: float(row[q.name]) for q in lab.questions}
 
 
+SUMMARY_LINE = re.compile(r"^\s*(\w+: lost [\d.e+-]+ of [\d.e+-]+ points; \d+ of \d+ hidden cases? failed"
+                          r"|Hidden cases that lost points \(their values are not shown\):"
+                          r"|\w+: hidden cases \(summary\) result:)$")
+
+
 def check_visibility(lab, results_json):
+    """Students see the public tests, and of the hidden ones only the summary lines (which
+    function lost how many points, no values); the question tests are hidden."""
     tests = {t["name"]: t for t in results_json["tests"]}
     assert tests["Public Tests"]["visibility"] == "visible"
-    assert "hidden case" not in tests["Public Tests"]["output"]
+    for line in tests["Public Tests"]["output"].split("\n"):
+        if "hidden" in line.lower():
+            assert SUMMARY_LINE.match(line), line
     for q in lab.questions:
         assert tests[q.name]["visibility"] == "hidden"
         assert tests[q.name]["max_score"] == q.points
@@ -165,6 +175,29 @@ def test_plugin_scores_every_mistake_like_grade(graded, submissions, lab):
             assert all("(hidden cases)" in tc.name for tc in hidden)
     assert differ == {}
     assert rows["reference"]["total_points_earned"] == "100" and rows["skeleton"]["total_points_earned"] == "0"
+
+
+def test_a_student_who_lost_only_hidden_points_sees_which_function_on_gradescope(graded, submissions, lab):
+    """show_hidden off (the default): the visible Public Tests still name every function that
+    lost points in hidden cases, and how many, with no values."""
+    out, rows = graded
+    only_hidden = []
+    for name, path in submissions.items():
+        kit = json.loads((out / "submissions" / path.name / "results.json").read_text())
+        public_lost = [t for t in kit["tests"] if t["visibility"] == "visible" and t["score"] < t["max_score"]]
+        hidden_lost = [t for t in kit["tests"] if t["visibility"] == "hidden" and t["score"] < t["max_score"]]
+        if hidden_lost and not public_lost:
+            only_hidden.append((name, path, hidden_lost))
+    assert len(only_hidden) >= 3
+    for name, path, hidden_lost in only_hidden:
+        gradescope = otter_plugin.otter_results(lab, out, path.name).to_gradescope_dict(AutograderConfig({}))
+        visible = "\n".join(t["output"] for t in gradescope["tests"] if t["visibility"] == "visible")
+        for test in hidden_lost:
+            function = test["name"].split(": ")[1].split(" (")[0]
+            lost = round(test["max_score"] - test["score"], 4)
+            assert f"{function}: lost {lost:.3g} of {test['max_score']:.3g} points" in visible, (name, function)
+        public = next(t for t in gradescope["tests"] if t["name"] == "Public Tests")
+        assert public["status"] == "failed", name
 
 
 # ---------------------------------------------------------------------------- the plugin's events

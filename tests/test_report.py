@@ -129,3 +129,17 @@ def test_any_number_of_questions_has_colours(n, tmp_path):
     results = [submission(prepared, "a", lambda c: "raised KeyError: 'x'" if c.number % 2 else None)]
     report.report_png(tmp_path / "report.png", prepared, results)
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_results_json_check_fails_on_text_that_contradicts_the_score():
+    from conftest import results_json_problems
+    good = {"score": 0.8, "tests": [{"name": "q: f (public cases)", "score": 0.8, "max_score": 1.2,
+                                     "output": "f: lost 0.4 of 1.2 points; 1 of 3 public cases failed"}]}
+    assert results_json_problems(good) == []
+    for output in ("f: lost -2.8 of 1.2 points; 1 of 3 public cases failed",     # the old partial-credit text
+                   "f: lost 1.05 of 1.2 points; 1 of 3 public cases failed",     # lost more than max - score
+                   "f: lost 0.4 of 1.71 points; 1 of 3 public cases failed",     # another maximum
+                   "all 3 public cases passed"):                                  # a loss the text does not name
+        bad = {"score": 0.8, "tests": [{**good["tests"][0], "output": output}]}
+        assert results_json_problems(bad), output
+    assert results_json_problems({"score": 5, "tests": good["tests"]})           # tests that do not add up
