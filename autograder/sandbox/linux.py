@@ -60,3 +60,98 @@ def remove_ipc_of(uid):
                 _libc.semctl(ctypes.c_int(ident), ctypes.c_int(0), ctypes.c_int(IPC_RMID))
             else:
                 calls[kind](ctypes.c_int(ident), ctypes.c_int(IPC_RMID), None)
+
+
+KEYCTL_GET_KEYRING_ID, KEYCTL_CLEAR, KEYCTL_UNLINK, KEYCTL_GET_PERSISTENT = 0, 7, 9, 22
+KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+_libc.syscall.restype = ctypes.c_long
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+
+
+def keyctl(*args):
+    """keyctl(2) (libc has no wrapper): its result, or OSError."""
+    if SYS_KEYCTL is None:
+        raise OSError(38, "keyctl: unknown system call number here")
+    result = _libc.syscall(ctypes.c_long(SYS_KEYCTL), *(ctypes.c_long(a) for a in args))
+    if result == -1:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno))
+    return result
+
+
+def key_owners():
+    """{uid: number of keys it owns} from /proc/key-users (all users, whoever reads it)."""
+    owners = {}
+    try:
+        with open("/proc/key-users") as table:
+            for row in table:
+                uid, rest = row.split(":", 1)
+                owners[int(uid)] = int(rest.split()[1].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return owners
+
+
+def remove_keys_of(uid):
+    """Empty the keyrings that keep a uid's keys after its processes die: its user keyring
+    (@u), user session keyring (@us) and persistent keyring, so their keys are freed.
+
+    Done as that uid in a forked child: root may not even see another uid's keys (/proc/keys
+    lists only keys the reader may view), but a uid possesses its own @u and @us. Nothing is
+    done for a uid that owns no key (so the cleanup makes no keyring). Not reached: keys the
+    uid linked only into a keyring of its own whose permissions it took away from itself
+    (the seccomp filter denies add_key and keyctl in the first place)."""
+    if not key_owners().get(uid):
+        return
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for ring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+                try:
+                    keyctl(KEYCTL_CLEAR, ring)
+                except OSError:
+                    pass
+            with open("/proc/keys") as table:   # getting a persistent keyring makes one: only if it is there
+                persistent = any(row.split()[5] == str(uid) and f"_persistent.{uid}" in row for row in table)
+            if persistent:
+                ring = keyctl(KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_USER_SESSION_KEYRING)
+                keyctl(KEYCTL_CLEAR, ring)
+                keyctl(KEYCTL_UNLINK, ring, KEY_SPEC_USER_SESSION_KEYRING)
+        except BaseException:
+            pass
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def remove_mqueues_of(uid):
+    """Remove every POSIX message queue of `uid` in this IPC namespace: through /dev/mqueue
+    where it is mounted (as in Docker), else through an mqueue mount in a child's private
+    mount namespace. Where neither can be had, nothing is done."""
+    if os.path.ismount("/dev/mqueue"):
+        _unlink_owned("/dev/mqueue", uid)
+        return
+    pid = os.fork()
+    if pid == 0:
+        try:
+            unshare(CLONE_NEWNS)
+            mount(None, "/", None, MS_REC | MS_PRIVATE)
+            mount("mqueue", "/tmp", "mqueue", MS_NOSUID | MS_NODEV)   # seen by this child only
+            _unlink_owned("/tmp", uid)
+        except BaseException:
+            pass
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _unlink_owned(folder, uid):
+    for entry in os.scandir(folder):
+        try:
+            if entry.stat(follow_symlinks=False).st_uid == uid:
+                os.unlink(entry.path)
+        except OSError:
+            pass

@@ -101,10 +101,16 @@ class Session:
         command_read, command_write = os.pipe()
         answer_read, answer_write = os.pipe()
         limits = limits_of(self.settings)
-        self.process = subprocess.Popen(
-            self.strategy.argv(self.paths, limits), stdin=command_read, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, pass_fds=(answer_write, self.arena.fd), start_new_session=True,
-            env=strategies.base_env(), preexec_fn=self.strategy.preexec(self.paths, limits), close_fds=True)
+        program = self.strategy.filter_fd()   # bwrap reads its seccomp filter from it (None elsewhere)
+        try:
+            self.process = subprocess.Popen(
+                self.strategy.argv(self.paths, limits, program), stdin=command_read, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, pass_fds=(answer_write, self.arena.fd, *(() if program is None else (program,))),
+                start_new_session=True, env=strategies.base_env(), preexec_fn=self.strategy.preexec(self.paths, limits),
+                close_fds=True)
+        finally:
+            if program is not None:
+                os.close(program)
         os.close(command_read)
         os.close(answer_write)
         os.set_blocking(command_write, False)
@@ -129,6 +135,8 @@ class Session:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+            if self.strategy.uses_slot_uid and not self.strategy.shares_host:
+                slots.remove_slot_keys(self.slot)   # bwrap as root: keys outlive its namespaces
             self.process = None
         for fd in (self.commands, self.answers and self.answers.fd):
             if fd is not None:

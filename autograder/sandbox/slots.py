@@ -47,6 +47,7 @@ def slot_uid(slot):
                 os.close(fd)
                 continue
             _claimed[slot] = (uid, fd)
+            linux.remove_keys_of(uid)   # left by a grader that was killed before it closed its sandbox
             break
         else:
             raise RuntimeError(f"no free sandbox uid in {SLOT_UID_BASE}..{SLOT_UID_BASE + SLOT_UIDS - 1}")
@@ -78,13 +79,22 @@ def restrict_to_slot(folder, slot):
         os.chmod(path, 0o750 if stat.S_ISDIR(info.st_mode) else 0o640)
 
 
+def remove_slot_keys(slot):
+    """Free the kernel keys of a slot's uid (keyrings belong to the uid, not to a sandbox's
+    namespaces: the next sandbox of the slot would find them). See linux.remove_keys_of."""
+    linux.remove_keys_of(slot_uid(slot))
+
+
 def remove_slot_leftovers(slot, folders=SHARED_TEMP):
     """Delete everything a slot's uid owns in the shared temporary folders (the entries it
     made there, and in the world-writable folders below them that it does not own, such as
-    /tmp/.X11-unix) and its SysV IPC objects. Its processes are dead by then (kill_slot);
-    links are never followed. Needed only where the sandbox had no private mounts."""
+    /tmp/.X11-unix), its SysV IPC objects, POSIX message queues and kernel keys. Its
+    processes are dead by then (kill_slot); links are never followed. Needed only where the
+    sandbox had no private mounts (keys: whatever its namespaces)."""
     uid = slot_uid(slot)
     linux.remove_ipc_of(uid)
+    linux.remove_mqueues_of(uid)
+    linux.remove_keys_of(uid)
     todo = [f for f in folders if os.path.isdir(f) and not os.path.islink(f)]
     while todo:
         folder = todo.pop()

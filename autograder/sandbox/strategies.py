@@ -13,6 +13,12 @@ function that runs in the child before the runner starts (`preexec`):
            the slot's uid leaves behind (files in the shared temporary folders, SysV IPC) is
            removed when its sandbox closes (slots.remove_slot_leftovers);
 - rlimits: limits only, with a warning that files, network and processes are not protected.
+
+In every mode the sandbox runs with no_new_privs and under the seccomp filter of seccomp.py
+(no keyrings, bpf, perf_event_open, ptrace, namespaces, mounts, modules: EPERM): bwrap loads
+it from `--seccomp FD` (filter_fd) before it execs the runner; "nobody" and "rlimits" load it
+in the preexec, after the private namespaces and mounts. Where libseccomp is missing, only
+no_new_privs is set, and the strategy's warning says what is then open.
 """
 import os
 import resource
@@ -21,7 +27,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import linux, slots
+from . import linux, seccomp, slots
 
 INSIDE = Path("/sandbox")
 RUNNER_FILES = ("runner.py", "wire.py")   # what the runner needs, copied beside each other
@@ -82,16 +88,32 @@ def base_env():
     }
 
 
+def kernel_guard():
+    """preexec part, prepared in the parent: no_new_privs, and the seccomp filter if this
+    machine has one (seccomp.installer)."""
+    return seccomp.installer(enabled=seccomp.available())
+
+
 class Strategy:
     name = ""
-    warning = ""            # what this strategy does not protect, shown to the TA
+    gaps = ""               # what this strategy does not protect (seccomp aside)
     uses_slot_uid = False   # the runner drops to the uid of its slot (slots.slot_uid(slot))
     shares_host = False     # ... and may share the host's /tmp and IPC: leftovers are found by uid
+
+    @property
+    def warning(self):
+        """What this strategy does not protect, shown to the TA (one line)."""
+        return "; ".join(part for part in (self.gaps, seccomp.warning()) if part)
 
     def available(self):
         raise NotImplementedError
 
-    def argv(self, paths, limits):
+    def filter_fd(self):
+        """A file descriptor the child reads its seccomp filter from (bwrap's --seccomp),
+        closed by the caller once the child started; None where the preexec loads it."""
+        return None
+
+    def argv(self, paths, limits, filter_fd=None):
         return [sys.executable, "-I", str(paths.runner / "runner.py")]
 
     def runner_spec(self, paths, slot):
@@ -99,7 +121,12 @@ class Strategy:
         return {"submission": str(paths.submission), "workdir": str(paths.work)}
 
     def preexec(self, paths, limits):
-        return lambda: set_limits(limits)
+        guard = kernel_guard()
+
+        def run():
+            set_limits(limits)
+            guard()
+        return run
 
 
 class Bubblewrap(Strategy):
@@ -124,7 +151,18 @@ class Bubblewrap(Strategy):
             spec["drop_to_uid"] = slots.slot_uid(slot)
         return spec
 
-    def argv(self, paths, limits):
+    def filter_fd(self):
+        return seccomp.export_fd()
+
+    def preexec(self, paths, limits):
+        nnp = seccomp.installer(enabled=False)   # bwrap needs mount and unshare: it loads the filter itself
+
+        def run():
+            set_limits(limits)
+            nnp()
+        return run
+
+    def argv(self, paths, limits, filter_fd=None):
         if self.uses_slot_uid:
             identity = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                         "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
@@ -146,6 +184,8 @@ class Bubblewrap(Strategy):
                  "--chdir", "/tmp"]
         for key, value in base_env().items():
             argv += ["--setenv", key, value]
+        if filter_fd is not None:   # loaded by bwrap right before it execs the runner
+            argv += ["--seccomp", str(filter_fd)]
         return argv + ["--", sys.executable, "-I", str(INSIDE / "runner" / "runner.py")]
 
 
@@ -163,7 +203,7 @@ def parent_dirs(destinations, made=("/", "/tmp")):
 
 class Nobody(Strategy):
     name = "nobody"
-    warning = ("no bwrap: the runner drops to an unprivileged uid; where the kernel forbids "
+    gaps = ("no bwrap: the runner drops to an unprivileged uid; where the kernel forbids "
                "namespaces, network, /proc and world-readable files are reachable by student code")
     uses_slot_uid = True
     shares_host = True
@@ -201,17 +241,19 @@ class Nobody(Strategy):
         return {"submission": str(inside.submission), "workdir": str(inside.work),
                 "drop_to_uid": slots.slot_uid(slot), "preimport": True}
 
-    def argv(self, paths, limits):
+    def argv(self, paths, limits, filter_fd=None):
         return [sys.executable, "-I", str(self.inside(paths).runner / "runner.py")]
 
     def preexec(self, paths, limits):
         private = self.private_namespaces()
         keep = [root for root in python_roots() if under_shared_temp(root)]   # a venv in /tmp, say
+        guard = kernel_guard()
 
         def run():
             if private:
                 enter_private_namespaces(paths, self.inside(paths), limits, keep)
             set_limits(limits)
+            guard()   # after the kit's own unshare and mounts, before the runner starts
         return run
 
 
@@ -246,7 +288,7 @@ def enter_private_namespaces(paths, inside, limits, keep=()):
 
 class RlimitsOnly(Strategy):
     name = "rlimits"
-    warning = ("rlimits only: student code runs as this user and can read the kit's files, "
+    gaps = ("rlimits only: student code runs as this user and can read the kit's files, "
                "including hidden material, reach the network, and signal or outlive the grader's "
                "processes; install bubblewrap")
 
