@@ -102,8 +102,11 @@ def test_only_plain_number_dtypes_are_read(dtype):
 def test_a_blob_of_the_wrong_size_is_refused():
     with pytest.raises(wire.WireError, match="do not match"):
         wire.load_blob([b"\0" * 12], 0, "<f8", [2])
-    array = wire.load_blob([np.arange(6.0).tobytes()], 0, "<f8", [2, 3])
+    # a view of the received buffer, never a copy: writable when that buffer is (a frame's payload)
+    received = bytearray(np.arange(6.0).tobytes())
+    array = wire.load_blob(wire.blob_table([48], received), 0, "<f8", [2, 3])
     assert array.flags.writeable and np.array_equal(array, np.arange(6.0).reshape(2, 3))
+    assert np.shares_memory(array, np.frombuffer(received, dtype=np.uint8))
 
 
 def test_an_npz_archive_is_one_refused_value():

@@ -165,9 +165,15 @@ class Session:
         """Run one case (command: target, args, kwargs, plan; its inputs already in the
         arena). serve(header, blobs) -> (reply header, blobs) answers the runner's calls of
         given helpers while the case runs."""
-        return self.exchange(dict(command, op="case"), (), timeout, serve)
+        bounds = wire.CaseBounds.of(command.get("args"), command.get("kwargs"))
+        return self.exchange(dict(command, op="case"), (), timeout, serve, bounds)
 
-    def exchange(self, command, blobs, timeout, serve=None):
+    def exchange(self, command, blobs, timeout, serve=None, bounds=None):
+        """Send one command and wait for its answer, serving the given helpers' calls on the
+        way. Everything the sandbox sends is checked before use (wire.py); a frame that breaks
+        the format, a call outside the case's bounds or a helper result over the limit ends
+        the exchange: the sandbox is killed and the case fails in the parent's own words
+        (status "crash", error_text a fixed phrase)."""
         started = time.monotonic()
         deadline = started + timeout
         token = secrets.token_hex(TOKEN_BYTES)
@@ -176,30 +182,38 @@ class Session:
         while True:
             try:
                 frame = self.answers.read(deadline)
+                if frame is None:
+                    return self.lost(started, deadline)
+                header, parts = frame
+                if header.get("token") != token:
+                    continue   # noise, or a forgery written by student code
+                if "call" in header and serve is not None:
+                    reply, reply_blobs = self.serve_call(header, parts, serve, bounds)
+                    if not self.send(dict(reply, reply=token), reply_blobs, deadline):
+                        return self.lost(started, deadline)
+                    continue
+                answer = wire.answer_fields(header)
             except EOFError:
-                frame = None
+                return self.lost(started, deadline)
             except wire.WireError as exc:
                 self.close()
                 return Outcome("crash", error_text=str(exc), seconds=time.monotonic() - started)
-            if frame is None:
-                return self.lost(started, deadline)
-            header, parts = frame
-            if header.get("token") != token:
-                continue   # noise, or a forgery written by student code
-            if "call" in header and serve is not None:
-                reply, reply_blobs = serve(header, parts)
-                if not self.send(dict(reply, reply=token), reply_blobs, deadline):
-                    return self.lost(started, deadline)
-                continue
-            error = header.get("error")
             seconds = time.monotonic() - started
+            error = answer["error"]
             if error is None:
-                return Outcome("ok", seconds=seconds, warnings=header.get("warnings", []),
-                               result=header.get("result", {"n": 0}), blobs=parts)
-            if not isinstance(error, dict):
-                error = {}
-            return Outcome("error", str(error.get("type", "")), str(error.get("text", "")),
-                           header.get("warnings", []), seconds)
+                return Outcome("ok", seconds=seconds, warnings=answer["warnings"], result=answer["result"], blobs=parts)
+            return Outcome("error", error["type"], error["text"], answer["warnings"], seconds)
+
+    def serve_call(self, header, parts, serve, bounds):
+        """The reply to one call of a given helper: its arguments checked against the case's
+        bounds before `serve` runs it, its result against the size limit after (WireError)."""
+        _, args = wire.call_fields(header)
+        if bounds is not None:
+            bounds.check(args, parts)
+        reply, reply_blobs = serve(header, parts)
+        if sum(len(b) for b in reply_blobs) > self.settings.max_result_bytes:
+            raise wire.WireError(wire.HELPER_RESULT)
+        return reply, reply_blobs
 
     def lost(self, started, deadline):
         """The answer did not come: a timeout when the sandbox still runs, else a crash."""
