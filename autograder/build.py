@@ -349,10 +349,13 @@ if [ "$(basename "$here")" = source ]; then AG="$(dirname "$here")"; else AG="$h
 # back (results/, the submission as Otter sees it) is writable by others.
 chmod -R go-rwx "$AG/source"
 chmod go-w "$AG" "$AG/submission" "$AG/results" 2>/dev/null || true
-# Otter grades exactly one notebook: the kit grades the .py files, and Otter copies an empty
-# notebook of the handout's name (source/files/) into submission/, so the student's own
-# notebooks, whatever their names, are set aside here (Gradescope keeps the original upload).
-find "$AG/submission" -maxdepth 1 -type f -name '*.ipynb' -delete 2>/dev/null || true
+# Otter never sees what the student uploaded: it trips over some entries before any plugin
+# runs (two notebooks, a tests/ or __init__.py of the student's, an .OTTER_LOG it dill-loads).
+# Everything is moved to a root-only folder that the kit's plugin grades; Otter finds only the
+# empty notebook of the handout's name that it copies from source/files/ itself.
+stash="$AG/kit-submission"
+rm -rf "$stash" && mkdir -m 700 "$stash"
+find "$AG/submission" -mindepth 1 -maxdepth 1 -exec mv -t "$stash" -- {} +
 PYTHON="${AUTOGRADER_PYTHON:-/opt/miniforge3/envs/otter-env/bin/python}"
 if [ ! -x "$PYTHON" ]; then
     echo "run_autograder: no Python at $PYTHON (did setup.sh run? set AUTOGRADER_PYTHON)" >&2

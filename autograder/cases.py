@@ -259,18 +259,24 @@ class MatchesCallableGradient(Check):
         f, x = case.args[0], np.array(case.args[1], dtype=float)
         h = float(case.kwargs.get("h", case.args[2] if len(case.args) > 2 else 1e-5))
         error = float(np.max(np.abs(got - expected)))
-        for description, candidate in (
-                ("forward differences (f(x + h e_i) - f(x)) / h: a truncation error of order h; "
-                 "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it", numgrad_one_sided(f, x, h, +1)),
-                ("backward differences (f(x) - f(x - h e_i)) / h: a truncation error of order h; "
-                 "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it", numgrad_one_sided(f, x, h, -1)),
-                ("x[i] is not put back after f(x - h e_i), so every later entry is differenced at a "
-                 "shifted x (not a truncation error: restore x[i] before the next i)", numgrad_not_restored(f, x, h))):
+        for description, candidate in zip(DIFFERENCING, (numgrad_one_sided(f, x, h, +1), numgrad_one_sided(f, x, h, -1),
+                                                         numgrad_not_restored(f, x, h))):
             if np.max(np.abs(got - candidate)) <= 0.02 * error:
                 return description
         if not np.any(got):
-            return "every entry is 0: is x + h rounded back to x? (an integer x must be copied as float)"
+            return ROUNDED_BACK
         return compare.likely_mistake(got, expected, self.rtol, self.atol, (("2", 2.0), ("h", h))) or ""
+
+
+DIFFERENCING = (   # MatchesCallableGradient's diagnoses, named mistakes (hidden cases may say them)
+    "forward differences (f(x + h e_i) - f(x)) / h: a truncation error of order h; "
+    "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it",
+    "backward differences (f(x) - f(x - h e_i)) / h: a truncation error of order h; "
+    "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it",
+    "x[i] is not put back after f(x - h e_i), so every later entry is differenced at a "
+    "shifted x (not a truncation error: restore x[i] before the next i)")
+ROUNDED_BACK = "every entry is 0: is x + h rounded back to x? (an integer x must be copied as float)"
+NAMED_MISTAKES = frozenset({*DIFFERENCING, ROUNDED_BACK})
 
 
 def numgrad_one_sided(f, x, h, direction):
@@ -297,7 +303,10 @@ def numgrad_not_restored(f, x, h):
 @dataclass
 class Satisfies(Check):
     """An outcome rather than exact numbers: `predicate(leaves, expected)` returns None or a
-    message; expected comes from the reference as usual (or `expected_fn`)."""
+    message; expected comes from the reference as usual (or `expected_fn`). Bound to the
+    procedure: such a case earns points only while every exact case of its function passed
+    (hand-written weights that solve XOR are not a training loop)."""
+    bound_to_exact = True
     form: compare.Form = compare.FLOAT_ARRAY
     predicate: object = None
     expected_fn: object = None

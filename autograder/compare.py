@@ -180,25 +180,30 @@ def numbers_differ(got, expected, rtol, atol, where):
                    f"expected {expected[index]:.6g}, got {got_f[index]:.6g}")
 
 
+TRANSPOSED, SIGN_FLIPPED, ALL_ZERO = "the result is transposed", "the sign is flipped", "every value is 0"
+ONLY_AT_ZERO = "wrong only where z = 0: check the tie (< against <=)"
+NAMED_MISTAKES = frozenset({TRANSPOSED, SIGN_FLIPPED, ALL_ZERO, ONLY_AT_ZERO})   # likely_mistake's fixed phrases
+
+
 def likely_mistake(got, expected, rtol, atol, factors=(), zero_mask=None):
     """A guess at a common mistake that turns expected into got, or None."""
     got = np.asarray(got, dtype=float)
     if got.ndim == 2 and got.shape == expected.T.shape and got.shape != expected.shape:
         if np.allclose(got, expected.T, rtol=rtol, atol=atol):
-            return "the result is transposed"
+            return TRANSPOSED
         return None
     if got.shape != expected.shape or not np.all(np.isfinite(got)):
         return None
     if np.any(expected) and np.allclose(got, -expected, rtol=rtol, atol=atol):
-        return "the sign is flipped"
+        return SIGN_FLIPPED
     if zero_mask is not None and np.any(zero_mask):
         if np.allclose(got[~zero_mask], expected[~zero_mask], rtol=rtol, atol=atol):
-            return "wrong only where z = 0: check the tie (< against <=)"
+            return ONLY_AT_ZERO
     if got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1 \
             and np.allclose(got, expected.T, rtol=rtol, atol=atol):
-        return "the result is transposed"
+        return TRANSPOSED
     if not np.any(got) and np.any(expected):
-        return "every value is 0"
+        return ALL_ZERO
     nonzero = np.abs(expected) > 1e-12
     if nonzero.sum() >= 1:
         ratio = got[nonzero] / expected[nonzero]

@@ -6,8 +6,9 @@ sandbox; for each helper in the case's closure (the helpers, and what they use f
 module) the plan says where it comes from:
 - "public": a definition the skeleton gives complete (identity, ACTIVATIONS, init_params):
   its text, taken from the skeleton the student already has, runs in the sandbox;
-- "own":    the student's own function, when every one of its cases has run and passed
-  (it is right as far as grading can tell, and calling it costs nothing);
+- "own":    the student's own function, when every one of its cases judged so far passed
+  (it is right as far as grading can tell, and calling it costs nothing; see grading.grade
+  for a public case that failed with it and is judged again once the helper failed later);
 - "call":   anything else: a proxy in the sandbox asks the parent, which runs the reference
   on the arrays it is sent and sends the result back (a round trip a call). A function of
   the student's that uses such a helper directly is called in the parent too (one round

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import compare, intake, text, values
-from .compare import Mismatch
+from . import compare, hidden, intake, text, values
+from .compare import Finding, Mismatch
 from .sandbox import wire
 from .sandbox.runner import resolve
 from .sandbox.session import Session
 
 NOT_WRITTEN = "not written yet (raises NotImplementedError)"
 CRASHED = "Python stopped during the call (os._exit, a signal or a resource limit)"
+OUTCOME_UNBOUND = ("counts only when the exact training cases pass: an outcome earns points only for the "
+                   "procedure the docstring describes")
 
 
 @dataclass
@@ -83,19 +85,37 @@ def argument_name(case, path):
 
 
 class Progress:
-    """Which functions passed every case so far (their own helpers may then be used)."""
+    """What is known of each function so far, from the cases judged (a case judged again
+    replaces its first verdict)."""
 
     def __init__(self, counts):
-        self.counts, self.passed, self.failed = counts, {}, set()
+        self.counts = counts
+        self.verdicts = {}    # case number -> (function, passed, exact case that lost credit)
 
-    def record(self, function, passed):
-        if passed:
-            self.passed[function] = self.passed.get(function, 0) + 1
-        else:
-            self.failed.add(function)
+    def record(self, case, passed, inexact=False):
+        self.verdicts[case.number] = (case.function, passed, inexact)
+
+    def of(self, function):
+        return [v for v in self.verdicts.values() if v[0] == function]
+
+    @property
+    def failed(self):
+        return {f for f, passed, _ in self.verdicts.values() if not passed}
+
+    @property
+    def inexact(self):
+        """Functions with an exact case (not one judged by its outcome) that lost credit."""
+        return {f for f, _, inexact in self.verdicts.values() if inexact}
+
+    def done(self, function):
+        """Every case of `function`, public and hidden, has been judged."""
+        return len(self.of(function)) >= self.counts.get(function, 0)
 
     def own(self, function):
-        return function not in self.failed and self.passed.get(function) == self.counts.get(function, -1)
+        """The student's own function may stand in for the reference: every one of its cases
+        judged so far passed (in the public phase, its public cases; later, all of them)."""
+        verdicts = self.of(function)
+        return bool(verdicts) and all(passed for _, passed, _ in verdicts)
 
 
 class Grader:
@@ -110,6 +130,7 @@ class Grader:
         self.progress = Progress(prepared.counts)
         self.restarts = 0
         self.fatal = None
+        self.owned = set()   # the student's own functions the last case was given
 
     # -- the sandbox and the student's modules -------------------------------------------
     def ensure_started(self):
@@ -130,88 +151,126 @@ class Grader:
                     break   # timed out or crashed: start again without that module
         return None
 
-    def import_problem(self, module, outcome):
-        """Why `module` cannot be imported, in the parent's words."""
+    def import_problem(self, module, outcome, max_parse_bytes=128 << 10):
+        """Why `module` cannot be imported, in the parent's words. The parent compiles the
+        student's source only to say where a SyntaxError is, or which broken lab module an
+        ImportError comes from, and only a file of at most `max_parse_bytes` (parsing costs
+        about 800 bytes of memory and 3 us per byte of source: 128 KiB is some 100 MB and
+        0.4 s at worst, and 20 times the largest module of the reference); a larger file, or
+        one the compiler cannot hold (RecursionError, MemoryError), gets the generic line."""
         if outcome.status == "timeout":
             return (f"{module}.py took longer than {self.settings.import_timeout:g} s to import: "
                     f"move demo code under `if __name__ == \"__main__\":`")
         if outcome.status == "crash":
             return f"{module}.py stopped Python while importing (sys.exit, os._exit or a resource limit)"
+        tree = None
+        wanted = outcome.error_type in ("SyntaxError", "IndentationError", "TabError") or (
+            outcome.error_type in ("ImportError", "ModuleNotFoundError") and any(m in self.broken for m in self.lab.modules))
         try:
-            source = (self.submission.folder / f"{module}.py").read_bytes()
-            tree = ast.parse(source, f"{module}.py")
+            if wanted:
+                with open(self.submission.folder / f"{module}.py", "rb") as file:
+                    source = file.read(max_parse_bytes + 1)
+                if len(source) <= max_parse_bytes:
+                    tree = ast.parse(source, f"{module}.py")
         except SyntaxError as exc:   # the parent's own compiler says where
             return f"{module}.py: {type(exc).__name__}: {text.one_line(exc.msg, 80)} (line {exc.lineno})"
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError, MemoryError):
             tree = None
-        imported = {alias.name for node in ast.walk(tree or ast.Module(body=[], type_ignores=[]))
-                    for alias in getattr(node, "names", []) if isinstance(node, ast.Import)} | {
-            node.module for node in ast.walk(tree or ast.Module(body=[], type_ignores=[]))
-            if isinstance(node, ast.ImportFrom)}
+        nodes = list(ast.walk(tree)) if tree is not None else []
+        imported = {alias.name for node in nodes if isinstance(node, ast.Import) for alias in node.names} | {
+            node.module for node in nodes if isinstance(node, ast.ImportFrom)}
         upstream = [m for m in self.lab.modules if m in self.broken and m in imported]
         if upstream and outcome.error_type in ("ImportError", "ModuleNotFoundError"):
             return f"{module}.py imports {upstream[0]}.py, which could not be imported"
         return f"{module}.py raised {text.exception_name(outcome.error_type)} while importing"
 
     # -- cases ---------------------------------------------------------------------------
+    def oracle_needed(self, case):
+        """The case would be given the reference of a function not judged in full yet."""
+        plan = self.prepared.planner.plan(case.given, case.function, self.progress.own)
+        return any(mode == "call" and not self.progress.done(name) for name, mode in plan["names"].items())
+
     def run(self, case):
-        """(message or None, seconds) for one case."""
+        """(message or None, seconds, whether an input was changed in place) for one case."""
+        self.owned = set()
         if self.fatal:
-            return self.fatal, 0.0
+            return self.fatal, 0.0, False
         if case.function in self.timed_out:
-            return self.timed_out[case.function], 0.0
+            return self.timed_out[case.function], 0.0, False
         if case.module not in self.broken:
             self.fatal = self.ensure_started()
             if self.fatal:
-                return self.fatal, 0.0
+                return self.fatal, 0.0, False
         if case.module in self.broken:
-            return f"module {case.module}.py could not be imported: {self.broken[case.module]}", 0.0
+            return f"module {case.module}.py could not be imported: {self.broken[case.module]}", 0.0, False
+        if self.oracle_needed(case):   # run_order never asks this; a safeguard, not a path
+            return "not run: a function it is given has cases still to judge", 0.0, False
         placed = values.place(self.session.arena.memory, case.args, case.kwargs)
         plan = self.prepared.planner.plan(case.given, case.function, self.progress.own)
+        self.owned = {name for name, mode in plan["names"].items() if mode == "own"}
         helpers = {name: self.reference_of(name) for name, mode in plan["names"].items() if mode == "call"}
         helpers.update(placed.callables)
         command = {"target": case.call_target(), "args": placed.args, "kwargs": placed.kwargs, "plan": plan}
         timeout = case.timeout or self.settings.case_timeout
         outcome = self.session.run(command, timeout, serve=lambda header, blobs: serve(helpers, header, blobs))
         after = values.inputs_after(self.session.arena.memory, placed)
-        message = self.judge(case, outcome, after)
+        message, mutated = self.judge(case, outcome, after)
+        if message is None and getattr(case.check, "bound_to_exact", False) and case.function in self.progress.inexact:
+            message = OUTCOME_UNBOUND   # a right outcome, from code whose exact cases are wrong
         if outcome.status == "timeout":
             self.timed_out[case.function] = message
-        return message, outcome.seconds
+        return message, outcome.seconds, mutated
 
     def reference_of(self, name):
         module, attr = name.split(".")
         return resolve(self.lab.reference(), {"module": module, "attr": attr})
 
     def judge(self, case, outcome, after):
-        """None when the case passes, else the message for the student (the parent's words)."""
-        if outcome.status == "error":
-            if outcome.error_type == "NotImplementedError":
-                return NOT_WRITTEN
-            advice = compare.error_advice(f"{outcome.error_type}: {outcome.error_text}")  # fixed phrases only
-            return (f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text)
-                    + (f". Likely mistake: {advice}" if advice else ""))
-        if outcome.status == "timeout":
-            return f"took longer than {case.timeout or self.settings.case_timeout:g} s: look for a loop that never ends"
-        if outcome.status == "crash":
-            return outcome.error_text and f"the sandbox stopped: {outcome.error_text}" or CRASHED
-        try:
-            node = values.result_value(outcome.result, outcome.blobs)
-        except ValueError as exc:
-            return f"returned a result that could not be read ({exc})"
-        try:
-            problem = case.check.judge(case, node, self.prepared.expected[case.number], self.settings)
-        except Mismatch as exc:
-            problem = str(exc)
-        if problem:
-            return problem
-        changed = inputs_changed(case, after)
-        if changed:
+        """(None when the case passes, else the message for the student in the parent's words;
+        whether the call changed an input in place)."""
+        message = verdict(self, case, outcome)
+        if outcome.status != "ok":
+            return message, False
+        changed = inputs_changed(case, after) or containers_changed(case, getattr(outcome, "changed", []))
+        if message is None and changed:
             return Mutated(f"modified its input {changed} in place (the value it returned is right): "
-                           f"half of {case.name}'s points are deducted, once; inputs must stay unchanged")
-        if case.warning_free and outcome.warnings:
-            return f"raised {warning_text(case, outcome.warnings)}; it must stay warning-free"
+                           f"half of {case.name}'s points are deducted, once; inputs must stay unchanged"), True
+        if message is None and case.warning_free and outcome.warnings:
+            return f"raised {warning_text(case, outcome.warnings)}; it must stay warning-free", bool(changed)
+        return message, bool(changed)   # a wrong or partly right value that changed an input: the deduction too
+
+def verdict(grader, case, outcome):
+    """What the returned value (or what happened instead) says of the case (None: it passes)."""
+    if outcome.status == "error":
+        if outcome.error_type == "NotImplementedError":
+            return NOT_WRITTEN
+        advice = compare.error_advice(f"{outcome.error_type}: {outcome.error_text}")  # fixed phrases only
+        # the advice is a field: the student's line is shown, never parsed
+        return Finding("", f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text),
+                       "", advice)
+    if outcome.status == "timeout":
+        return f"took longer than {case.timeout or grader.settings.case_timeout:g} s: look for a loop that never ends"
+    if outcome.status == "crash":
+        return outcome.error_text and f"the sandbox stopped: {outcome.error_text}" or CRASHED
+    try:
+        node = values.result_value(outcome.result, outcome.blobs)
+    except ValueError as exc:
+        return f"returned a result that could not be read ({exc})"
+    try:
+        return case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings) or None
+    except Mismatch as exc:
+        return str(exc)
+
+
+def containers_changed(case, reported):
+    """The name of the first argument whose lists or tuples the runner says the call changed.
+    Believed only because it can only cost the student (a change is never hidden this way)."""
+    if not isinstance(reported, list):
         return None
+    for k in reported:
+        if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(case.args):
+            return case.arg_names[k] if k < len(case.arg_names) else f"argument {k + 1}"
+    return None
 
 
 class Mutated(str):
@@ -235,39 +294,89 @@ def warning_text(case, warnings):
 
 
 def serve(helpers, header, blobs):
-    """Run a given helper (the reference, or a test function) in the parent for the sandbox."""
-    function = helpers.get(header.get("call"))
-    if function is None:
-        return {"error": "not a helper of this case"}, []
+    """Run a given helper (the reference, or a test function) in the parent for the sandbox.
+
+    Never raises, whatever the sandbox sent: the reply is the helper's result, or {"error":
+    a type name} (a name that is not one of the case's helpers, arguments that do not decode
+    within wire.Limits, an exception in the helper, a result larger than the wire carries).
+    Arrays arrive as views of the received frame (an alias costs nothing); the session has
+    already held the call to the case's sizes (wire.CaseBounds, session.serve_call)."""
     try:
-        args, kwargs = wire.decode(header.get("args"), blobs, wire.Limits(max_int=10 ** 7))
-        if not isinstance(args, list) or not isinstance(kwargs, dict):
+        name = header.get("call") if type(header) is dict else None
+        function = helpers.get(name) if type(name) is str else None
+        if function is None:
+            return {"error": "not a helper of this case"}, []
+        value = wire.decode(header.get("args"), blobs, wire.Limits(max_int=10 ** 7))
+        if type(value) is not list or len(value) != 2 or type(value[0]) is not list or type(value[1]) is not dict:
             raise wire.WireError("malformed arguments")
+        args, kwargs = value
         with np.errstate(all="ignore"):
             result = function(*args, **kwargs)
         out = []
-        return {"error": None, "result": wire.encode(result, out)}, out
+        tree = wire.encode(result, out)
+        if sum(len(b) for b in out) > wire.MAX_REPLY_BYTES:
+            return {"error": "ResultTooLarge"}, []
+        return {"error": None, "result": tree}, out
     except Exception as exc:  # bad arguments from student code: the helper raises there
         return {"error": type(exc).__name__}, []
 
 
 def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=0):
-    """Grade one submission (already read and copied; see autograder.submission)."""
+    """Grade one submission (already read and copied; see autograder.submission).
+
+    The order closes two channels (see the module docstring too):
+    - no oracle: a case is given the reference of a function only once that function's own
+      cases, public and hidden, were all judged (`Grader.run` refuses otherwise). In the public
+      phase a composite function's case is given the student's own helper when it passed its
+      public cases; else it waits until the helper's hidden cases are judged;
+    - no hidden input in a public message: public cases run first, in a sandbox that has seen
+      none. A public case that runs later (one that waited, or one that failed with the
+      student's own helper which later failed a hidden case, run again with the reference)
+      is "tainted": its message is rebuilt like a hidden case's (autograder.hidden).
+    """
     started = time.monotonic()
     lab = prepared.lab
     grader = Grader(prepared, submission, strategy, settings, scratch, runner, slot)
-    order = [c for c in prepared.cases if not c.hidden] + [c for c in prepared.cases if c.hidden]
     results = [None] * len(prepared.cases)
+
+    def judge(case, tainted):
+        if time.monotonic() - started > settings.submission_budget:
+            message, seconds, mutated = f"not run: the submission used its {settings.submission_budget:g} s budget", 0.0, False
+        else:
+            message, seconds, mutated = grader.run(case)
+        credit = 1.0 if message is None or isinstance(message, Mutated) else getattr(message, "credit", 0.0)
+        grader.progress.record(case, message is None, credit < 1 and not getattr(case.check, "bound_to_exact", False))
+        if case.hidden or tainted:   # rebuilt from fixed phrases: nothing measured leaves
+            message = hidden.rewrite(message, case)
+        results[case.number] = CaseResult(case, message is None, str(message or "") if isinstance(message, Mutated)
+                                          else message or "", seconds, credit, mutated)
+
+    waiting, provisional = [], []    # public cases to run later, (case, own helpers) to check later
+
+    def settle(function):
+        """Before `function`'s hidden cases: its public cases that waited for a reference, and
+        those that failed with an own helper that has failed since, run (again) now."""
+        for case in [c for c in waiting if c.function == function]:
+            waiting.remove(case)
+            judge(case, True)
+        for case, owned in [p for p in provisional if p[0].function == function]:
+            provisional.remove((case, owned))
+            if owned & grader.progress.failed:
+                judge(case, True)
+
     try:
-        for case in order:
-            if time.monotonic() - started > settings.submission_budget:
-                message, seconds = f"not run: the submission used its {settings.submission_budget:g} s budget", 0.0
-            else:
-                message, seconds = grader.run(case)
-            grader.progress.record(case.function, message is None)
-            credit = 1.0 if message is None or isinstance(message, Mutated) else getattr(message, "credit", 0.0)
-            results[case.number] = CaseResult(case, message is None, str(message or "") if isinstance(message, Mutated)
-                                              else message or "", seconds, credit, isinstance(message, Mutated))
+        for case in (c for c in prepared.cases if not c.hidden):
+            if grader.oracle_needed(case):
+                waiting.append(case)
+                continue
+            judge(case, False)
+            if not results[case.number].passed and grader.owned:
+                provisional.append((case, set(grader.owned)))
+        for case in (c for c in prepared.cases if c.hidden):
+            settle(case.function)
+            judge(case, False)
+        for function in dict.fromkeys(c.function for c in prepared.cases):
+            settle(function)
     finally:
         grader.session.dispose()
     problems = [grader.broken[m] for m in lab.modules if m in grader.broken]

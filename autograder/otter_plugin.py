@@ -46,6 +46,7 @@ from .sandbox import cleanup, isolation
 PLUGIN_NAME = "autograder.otter_plugin.KitGrader"
 SUBMISSION_NAME = "submission"     # the engine's name for the one submission (grades.csv `file`)
 OTTER_OWN = {"tests", "__init__.py"}   # what Otter itself puts in <ag>/submission (from source/tests, empty)
+PRESTASH = "kit-submission"   # <ag>/kit-submission: where run_autograder moved the upload before Otter started
 
 
 def protect(folder):
@@ -197,6 +198,11 @@ class KitGrader(AbstractOtterPlugin):
             self.stash.mkdir()
             placeholders = set(os.listdir(self.source_dir / "files")) if (self.source_dir / "files").is_dir() else set()
             chosen = Path(self.submission_path).name
+            prestash = self.submission_dir.parent / PRESTASH
+            if prestash.is_dir() and not prestash.is_symlink():   # Gradescope: the whole upload, as it came
+                for entry in os.listdir(prestash):
+                    shutil.move(str(prestash / entry), str(self.stash / entry))
+                prestash.rmdir()
             for entry in os.listdir(self.submission_dir):
                 if entry in OTTER_OWN or entry in placeholders:
                     continue

@@ -110,23 +110,16 @@ class Namer:
 
 
 def mistake_of(message):
-    """The likely mistake a message names ("" when none): a Finding's, a trailing
-    "Likely mistake: ...", or advice from an exception's text."""
-    if isinstance(message, compare.Finding):
-        return message.mistake
-    head, _, tail = str(message).partition(". Likely mistake: ")
-    if tail:
-        return tail
-    if str(message).startswith("raised "):
-        return compare.error_advice(str(message)[len("raised "):])
-    return ""
+    """The likely mistake of a message: a Finding's field, "" for any other message (text
+    is never parsed: a student's own line may say anything)."""
+    return message.mistake if isinstance(message, compare.Finding) else ""
 
 
 def what_failed(message, hidden):
     """The message without its likely mistake; for a hidden case without values."""
     if isinstance(message, compare.Finding):
         return str(compare.Finding(message.where, message.brief, "" if hidden else message.detail))
-    text = str(message).partition(". Likely mistake: ")[0]
+    text = str(message)
     return hide_values(text) if hidden else text
 
 
@@ -162,9 +155,11 @@ def format_value(value):
 
 
 def describe_call(case, show_values):
-    """"sigmoid_grad(z) with z = [-2, 0, 2]" (public), "sigmoid_grad(z) with z of shape (3, 4)"
-    (hidden: shapes only)."""
+    """"sigmoid_grad(z) with z = [-2, 0, 2]" or "with z of shape (30, 40)" (public);
+    "sigmoid_grad(z)" (hidden: nothing of the inputs, see autograder.hidden)."""
     names = list(case.arg_names)[:len(case.args)] + [f"arg{i + 1}" for i in range(len(case.arg_names), len(case.args))]
+    if not show_values:
+        return f"{case.name}({', '.join(names + list(case.kwargs))})"
     parts = []
     for name, value in zip(names, case.args):
         small = isinstance(value, np.ndarray) and value.size <= SMALL_INPUT and value.ndim <= 2
@@ -268,6 +263,9 @@ def function_block(results, prepared, namer, parts, per_case, visibility="", ear
         other, n_other = others.most_common(1)[0]
         if 3 * n_other >= len(failed):
             lines.append(f"  Also: {namer.words(case, other)} (in {n_other} of the {len(failed)} failed cases)")
+    if any(r.mutated and not str(r.message).startswith("modified its input") for r in results):
+        lines.append(f"  Also: it changed an input in place: half of {case.name}'s points are deducted, once; "
+                     "inputs must stay unchanged")
     same = [r for r in failed if mistake_of(r.message) == mistake] or failed
     example = min(same, key=lambda r: (r.case.hidden, r.case.number))
     shown = example.case

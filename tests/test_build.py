@@ -300,9 +300,24 @@ def nobody_works():
     return isolation.STRATEGIES["nobody"].available()
 
 
+def handout_upload(lab, submission, sources):
+    """The handout folder zipped whole (as Gradescope unpacks it), beside entries Otter trips over
+    before any plugin runs: a second notebook, a tests/ folder, an __init__.py, otter_config.json."""
+    folder = submission / lab.name
+    shutil.copytree(lab.assignment_dir, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for module, text in sources.items():
+        (folder / f"{module}.py").write_text(text)
+    (submission / "tests").mkdir()
+    (submission / "tests" / "tlu.py").write_text("raise SystemExit('a test of the student')\n")
+    (submission / "__init__.py").write_text("raise SystemExit('imported')\n")
+    (submission / "otter_config.json").write_text('{"plugins": []}')
+    (submission / "notes.ipynb").write_text("{ not a notebook")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="the nobody sandbox (Gradescope's path) needs root")
-def test_gradescope_rehearsal_under_nobody(dist, lab, tmp_path):
+@pytest.mark.parametrize("layout", ["modules", "handout"])
+def test_gradescope_rehearsal_under_nobody(dist, lab, tmp_path, layout):
     if not nobody_works():
         pytest.skip("the nobody strategy does not work on this machine")
     base = tmp_path / "gradescope"
@@ -321,9 +336,17 @@ def test_gradescope_rehearsal_under_nobody(dist, lab, tmp_path):
     (ag / "submission_metadata.json").write_text("{}")
     sources = reference_sources(lab)
     sources["tlu"] = PROBE.format(ag=str(ag)) + sources["tlu"]   # the reference, plus a probe at import
-    for module, text in sources.items():
+    notebook = (lab.assignment_dir / NOTEBOOK).read_text()
+    if layout == "handout":   # activations still the skeleton: its functions were written in the notebook
+        sources["activations"] = (lab.assignment_dir / "activations.py").read_text()
+        handout_upload(lab, ag / "submission", sources)
+        cells = json.loads(notebook)
+        cells["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                               "source": ["def relu(z):\n", "    return np.maximum(z, 0.0)\n"]})
+        notebook = json.dumps(cells)
+    for module, text in sources.items() if layout == "modules" else ():
         (ag / "submission" / f"{module}.py").write_text(text)
-    (ag / "submission" / NOTEBOOK).write_text((lab.assignment_dir / NOTEBOOK).read_text())
+    (ag / "submission" / NOTEBOOK).write_text(notebook)
     (ag / "submission" / "lab17_backprop-Copy1.ipynb").write_text((lab.assignment_dir / NOTEBOOK).read_text())
     (ag / "submission" / ".OTTER_LOG").write_bytes(b"not a dill pickle")   # Otter would dill-load it
 
@@ -337,12 +360,20 @@ def test_gradescope_rehearsal_under_nobody(dist, lab, tmp_path):
 
     results = json.loads((ag / "results" / "results.json").read_text())
     scores = {t["name"]: t["score"] for t in results["tests"] if "score" in t}
-    assert scores == {q.name: q.points for q in lab.questions}, results
+    expected = {q.name: q.points for q in lab.questions}
+    if layout == "handout":
+        expected["activations"] = 0
+    assert scores == expected, results
     assert "nobody" in results["output"]
     by_name = {t["name"]: t for t in results["tests"]}
     assert by_name["Public Tests"]["visibility"] == "visible"
     assert all(by_name[q.name]["visibility"] == "hidden" for q in lab.questions)
-    assert "hidden case" not in by_name["Public Tests"]["output"]
+    for line in by_name["Public Tests"]["output"].split("\n"):   # of hidden cases, only the summary lines
+        assert "hidden" not in line.lower() or re.search(r"hidden cases \(summary\) result:$|^\s*Hidden cases that lost"
+                                                          r"|: lost [\d.]+ of [\d.]+ points; \d+ of \d+ hidden cases? failed$", line), line
+    if layout == "handout":   # the upload reached the kit whole: its notebook too (Otter saw none of it)
+        assert "ignored the handout's" in results["output"]
+        assert "your functions (relu) are in the notebook; the grader reads activations.py" in results["output"]
     assert (ag / "results" / "results.pkl").exists()
     assert not (ag / "results" / "planted").exists() and not (ag / "planted").exists()
     assert stat.S_IMODE((ag / "source").stat().st_mode) & 0o077 == 0

@@ -135,10 +135,12 @@ def test_rerun_grades_again_and_without_it_graded_submissions_are_skipped(tmp_pa
     out = tmp_path / "out"
     assert cli("grade", str(sub), "--out", str(out)).returncode == 0
     assert read_csv(out / "grades.csv")[2][:4] == ["alice", "4", "6", "10"]
-    shutil.copy(fixture_lab.assignment_dir / "neuron.py", sub / "neuron.py")   # alice's neuron.py is now a skeleton
-    again = cli("grade", str(sub), "--out", str(out))
+    again = cli("grade", str(sub), "--out", str(out))                 # nothing changed: skipped
     assert again.returncode == 0 and "skipping 1 submission(s) already graded" in again.stderr + again.stdout
-    assert read_csv(out / "grades.csv")[2][:4] == ["alice", "4", "6", "10"]
+    shutil.copy(fixture_lab.assignment_dir / "neuron.py", sub / "neuron.py")   # alice's neuron.py is now a skeleton
+    changed = cli("grade", str(sub), "--out", str(out))               # its content changed: graded again
+    assert changed.returncode == 0 and "grading 1 submission(s) again" in changed.stderr + changed.stdout
+    assert read_csv(out / "grades.csv")[2][:4] == ["alice", "4", "0", "4"]
     rerun = cli("grade", str(sub), "--out", str(out), "--rerun")
     assert rerun.returncode == 0 and "skipping" not in rerun.stderr + rerun.stdout
     assert read_csv(out / "grades.csv")[2][:4] == ["alice", "4", "0", "4"]

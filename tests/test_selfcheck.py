@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import batch, build, cases, compare, gradcheck, mutants, report, selfcheck, text
+from autograder import batch, build, cases, compare, gradcheck, intake, mutants, report, roster, selfcheck, text
 from autograder.labs import prepare
 from autograder.sandbox import isolation
 from autograder.sandbox.session import copy_runner
@@ -163,7 +163,9 @@ def test_checks_and_the_grader_give_the_same_verdict_in_the_same_words(tmp_path,
         shutil.copytree(lab.assignment_dir, work, ignore=shutil.ignore_patterns("__pycache__"))
         for module, source in bank.apply(entry.edits, lab.reference_sources()).items():
             (work / f"{module}.py").write_text(source)
-        result = batch.grade_one(prepared, work, name, strategy, settings, tmp_path / "scratch", runner, 0)
+        taken = intake.take(work, intake.LabFiles.of(lab))     # the handout folder as the student has it
+        result = batch.grade_one(prepared, roster.Identity(name, name, name, work), taken, strategy, settings,
+                                 tmp_path / "scratch", runner, 0)
         mine = [r for r in result.cases if not r.case.hidden and r.case.name == entry.function]
         assert mine, name
         printed = {int(n) for n in re.findall(r"`python checks\.py --case (\d+)`", report.feedback_text(result, prepared))}

@@ -249,9 +249,31 @@ def import_module(name, modules, broken=()):
         return describe(exc)
 
 
+def containers(value):
+    """What a call may not change of an argument beyond its arrays (which the parent reads back
+    from the arena itself): the objects each list, tuple and dict holds, recursively (held,
+    so that none is freed and its id reused)."""
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(value), tuple(containers(v) for v in value))
+    if isinstance(value, dict):
+        return (dict, tuple(value.items()), tuple(containers(v) for v in value.values()))
+    return ()
+
+
+def same_containers(a, b):
+    if len(a) != len(b) or (a and (a[0] is not b[0] or len(a[1]) != len(b[1]))):
+        return False
+    if not a:
+        return True
+    items = zip(a[1], b[1]) if a[0] is not dict else ((x[1], y[1]) for x, y in zip(a[1], b[1]))
+    keys = a[0] is not dict or [x[0] for x in a[1]] == [y[0] for y in b[1]]
+    return keys and all(x is y for x, y in items) and all(same_containers(x, y) for x, y in zip(a[2], b[2]))
+
+
 def run_case(command, modules, given, channel, arena):
     args = load_args(command["args"], arena, given.proxy)
     kwargs = load_args(command["kwargs"], arena, given.proxy)
+    before = [containers(a) for a in args]
     undo, error, caught, blobs, tree = [], None, [], [], {"n": 0}
     try:
         undo = given.patch(command["plan"])
@@ -266,7 +288,9 @@ def run_case(command, modules, given, channel, arena):
     finally:
         Given.unpatch(undo)
     notes = [[w.category.__name__, short(w.message)] for w in caught[:5]]
-    return {"done": True, "error": error, "warnings": notes, "result": tree}, blobs
+    # a claim that can only cost the student: the parent believes a change, never its absence
+    changed = [k for k, (a, b) in enumerate(zip(args, before)) if not same_containers(containers(a), b)]
+    return {"done": True, "error": error, "warnings": notes, "result": tree, "changed": changed}, blobs
 
 
 def main():

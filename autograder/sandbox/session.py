@@ -46,6 +46,7 @@ class Outcome:
     seconds: float = 0.0
     result: dict = field(default_factory=lambda: {"n": 0})
     blobs: list = field(default_factory=list)
+    changed: list = field(default_factory=list)     # argument indices whose lists or tuples the call changed
 
 
 def copy_runner(folder):
@@ -201,7 +202,8 @@ class Session:
             seconds = time.monotonic() - started
             error = answer["error"]
             if error is None:
-                return Outcome("ok", seconds=seconds, warnings=answer["warnings"], result=answer["result"], blobs=parts)
+                return Outcome("ok", seconds=seconds, warnings=answer["warnings"], result=answer["result"],
+                               blobs=parts, changed=answer["changed"])
             return Outcome("error", error["type"], error["text"], answer["warnings"], seconds)
 
     def serve_call(self, header, parts, serve, bounds):

@@ -42,11 +42,11 @@ COPIED = ("compare.py", "text.py")   # byte-for-byte copies of the engine's modu
 EXTRACTED = (
     ("gradcheck.py", ("relative_error",)),
     ("cases.py", ("Case", "describe_arg", "Check", "copy_args", "Matches", "MatchesDerivative",
-                  "MatchesCallableGradient", "Satisfies")),
+                  "MatchesCallableGradient", "DIFFERENCING", "ROUNDED_BACK", "Satisfies")),
     ("values.py", ("Value", "MISSING", "Callable", "walk_arrays")),
     ("sandbox/runner.py", ("resolve",)),
-    ("grading.py", ("NOT_WRITTEN", "inputs_changed", "argument_name", "Grader.judge", "Mutated?", "student_line",
-                    "warning_text")),
+    ("grading.py", ("NOT_WRITTEN", "inputs_changed", "argument_name", "Grader.judge", "verdict", "containers_changed",
+                    "Mutated?", "student_line", "warning_text")),
     ("report.py", ("FLOAT_DIGITS", "SMALL_INPUT", "student_words", "hide_values", "mistake_of", "what_failed",
                    "format_value", "describe_call")),
 )
@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import compare, text
-from .compare import Mismatch
+from .compare import Finding, Mismatch
 
 values = gradcheck = sys.modules[__name__]   # the engine's `values.walk_arrays`, `gradcheck.relative_error`
 DIAGNOSES = {}   # (x as float64 bytes, h, kind, direction) -> the public case's value of that way of differencing

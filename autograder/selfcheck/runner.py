@@ -340,7 +340,7 @@ def judge_case(case, expected, reproduce, hint=""):
     finally:
         np.seterr(**old)
     grader = SimpleNamespace(prepared=SimpleNamespace(expected={case.number: expected}), settings=data()["settings"])
-    message = judges.judge(grader, case, outcome, dict(judges.walk_arrays(list(args))))
+    message, _ = judges.judge(grader, case, outcome, dict(judges.walk_arrays(list(args))))
     if message:
         lines = [f"{case.name}: {words(case, judges.what_failed(message, False))}"]
         mistake = judges.mistake_of(message) or hint

@@ -1,10 +1,10 @@
 """The grader's judges, copied from its source by `python -m autograder.selfcheck`: do not edit.
 
 autograder/gradcheck.py: relative_error
-autograder/cases.py: Case, describe_arg, Check, copy_args, Matches, MatchesDerivative, MatchesCallableGradient, Satisfies
+autograder/cases.py: Case, describe_arg, Check, copy_args, Matches, MatchesDerivative, MatchesCallableGradient, DIFFERENCING, ROUNDED_BACK, Satisfies
 autograder/values.py: Value, MISSING, Callable, walk_arrays
 autograder/sandbox/runner.py: resolve
-autograder/grading.py: NOT_WRITTEN, inputs_changed, argument_name, Grader.judge, Mutated, student_line, warning_text
+autograder/grading.py: NOT_WRITTEN, inputs_changed, argument_name, Grader.judge, verdict, containers_changed, Mutated, student_line, warning_text
 autograder/report.py: FLOAT_DIGITS, SMALL_INPUT, student_words, hide_values, mistake_of, what_failed, format_value, describe_call
 """
 import re
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import compare, text
-from .compare import Mismatch
+from .compare import Finding, Mismatch
 
 values = gradcheck = sys.modules[__name__]   # the engine's `values.walk_arrays`, `gradcheck.relative_error`
 DIAGNOSES = {}   # (x as float64 bytes, h, kind, direction) -> the public case's value of that way of differencing
@@ -236,24 +236,34 @@ class MatchesCallableGradient(Check):
         f, x = case.args[0], np.array(case.args[1], dtype=float)
         h = float(case.kwargs.get("h", case.args[2] if len(case.args) > 2 else 1e-5))
         error = float(np.max(np.abs(got - expected)))
-        for description, candidate in (
-                ("forward differences (f(x + h e_i) - f(x)) / h: a truncation error of order h; "
-                 "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it", numgrad_one_sided(f, x, h, +1)),
-                ("backward differences (f(x) - f(x - h e_i)) / h: a truncation error of order h; "
-                 "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it", numgrad_one_sided(f, x, h, -1)),
-                ("x[i] is not put back after f(x - h e_i), so every later entry is differenced at a "
-                 "shifted x (not a truncation error: restore x[i] before the next i)", numgrad_not_restored(f, x, h))):
+        for description, candidate in zip(DIFFERENCING, (numgrad_one_sided(f, x, h, +1), numgrad_one_sided(f, x, h, -1),
+                                                         numgrad_not_restored(f, x, h))):
             if np.max(np.abs(got - candidate)) <= 0.02 * error:
                 return description
         if not np.any(got):
-            return "every entry is 0: is x + h rounded back to x? (an integer x must be copied as float)"
+            return ROUNDED_BACK
         return compare.likely_mistake(got, expected, self.rtol, self.atol, (("2", 2.0), ("h", h))) or ""
+
+
+DIFFERENCING = (   # MatchesCallableGradient's diagnoses, named mistakes (hidden cases may say them)
+    "forward differences (f(x + h e_i) - f(x)) / h: a truncation error of order h; "
+    "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it",
+    "backward differences (f(x) - f(x - h e_i)) / h: a truncation error of order h; "
+    "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it",
+    "x[i] is not put back after f(x - h e_i), so every later entry is differenced at a "
+    "shifted x (not a truncation error: restore x[i] before the next i)")
+
+
+ROUNDED_BACK = "every entry is 0: is x + h rounded back to x? (an integer x must be copied as float)"
 
 
 @dataclass
 class Satisfies(Check):
     """An outcome rather than exact numbers: `predicate(leaves, expected)` returns None or a
-    message; expected comes from the reference as usual (or `expected_fn`)."""
+    message; expected comes from the reference as usual (or `expected_fn`). Bound to the
+    procedure: such a case earns points only while every exact case of its function passed
+    (hand-written weights that solve XOR are not a training loop)."""
+    bound_to_exact = True
     form: compare.Form = compare.FLOAT_ARRAY
     predicate: object = None
     expected_fn: object = None
@@ -350,15 +360,31 @@ def argument_name(case, path):
 
 
 def judge(self, case, outcome, after):
-    """None when the case passes, else the message for the student (the parent's words)."""
+    """(None when the case passes, else the message for the student in the parent's words;
+    whether the call changed an input in place)."""
+    message = verdict(self, case, outcome)
+    if outcome.status != "ok":
+        return message, False
+    changed = inputs_changed(case, after) or containers_changed(case, getattr(outcome, "changed", []))
+    if message is None and changed:
+        return Mutated(f"modified its input {changed} in place (the value it returned is right): "
+                       f"half of {case.name}'s points are deducted, once; inputs must stay unchanged"), True
+    if message is None and case.warning_free and outcome.warnings:
+        return f"raised {warning_text(case, outcome.warnings)}; it must stay warning-free", bool(changed)
+    return message, bool(changed)   # a wrong or partly right value that changed an input: the deduction too
+
+
+def verdict(grader, case, outcome):
+    """What the returned value (or what happened instead) says of the case (None: it passes)."""
     if outcome.status == "error":
         if outcome.error_type == "NotImplementedError":
             return NOT_WRITTEN
         advice = compare.error_advice(f"{outcome.error_type}: {outcome.error_text}")  # fixed phrases only
-        return (f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text)
-                + (f". Likely mistake: {advice}" if advice else ""))
+        # the advice is a field: the student's line is shown, never parsed
+        return Finding("", f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text),
+                       "", advice)
     if outcome.status == "timeout":
-        return f"took longer than {case.timeout or self.settings.case_timeout:g} s: look for a loop that never ends"
+        return f"took longer than {case.timeout or grader.settings.case_timeout:g} s: look for a loop that never ends"
     if outcome.status == "crash":
         return outcome.error_text and f"the sandbox stopped: {outcome.error_text}" or CRASHED
     try:
@@ -366,17 +392,19 @@ def judge(self, case, outcome, after):
     except ValueError as exc:
         return f"returned a result that could not be read ({exc})"
     try:
-        problem = case.check.judge(case, node, self.prepared.expected[case.number], self.settings)
+        return case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings) or None
     except Mismatch as exc:
-        problem = str(exc)
-    if problem:
-        return problem
-    changed = inputs_changed(case, after)
-    if changed:
-        return Mutated(f"modified its input {changed} in place (the value it returned is right): "
-                       f"half of {case.name}'s points are deducted, once; inputs must stay unchanged")
-    if case.warning_free and outcome.warnings:
-        return f"raised {warning_text(case, outcome.warnings)}; it must stay warning-free"
+        return str(exc)
+
+
+def containers_changed(case, reported):
+    """The name of the first argument whose lists or tuples the runner says the call changed.
+    Believed only because it can only cost the student (a change is never hidden this way)."""
+    if not isinstance(reported, list):
+        return None
+    for k in reported:
+        if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(case.args):
+            return case.arg_names[k] if k < len(case.arg_names) else f"argument {k + 1}"
     return None
 
 
@@ -424,23 +452,16 @@ def hide_values(text):
 
 
 def mistake_of(message):
-    """The likely mistake a message names ("" when none): a Finding's, a trailing
-    "Likely mistake: ...", or advice from an exception's text."""
-    if isinstance(message, compare.Finding):
-        return message.mistake
-    head, _, tail = str(message).partition(". Likely mistake: ")
-    if tail:
-        return tail
-    if str(message).startswith("raised "):
-        return compare.error_advice(str(message)[len("raised "):])
-    return ""
+    """The likely mistake of a message: a Finding's field, "" for any other message (text
+    is never parsed: a student's own line may say anything)."""
+    return message.mistake if isinstance(message, compare.Finding) else ""
 
 
 def what_failed(message, hidden):
     """The message without its likely mistake; for a hidden case without values."""
     if isinstance(message, compare.Finding):
         return str(compare.Finding(message.where, message.brief, "" if hidden else message.detail))
-    text = str(message).partition(". Likely mistake: ")[0]
+    text = str(message)
     return hide_values(text) if hidden else text
 
 
@@ -453,9 +474,11 @@ def format_value(value):
 
 
 def describe_call(case, show_values):
-    """"sigmoid_grad(z) with z = [-2, 0, 2]" (public), "sigmoid_grad(z) with z of shape (3, 4)"
-    (hidden: shapes only)."""
+    """"sigmoid_grad(z) with z = [-2, 0, 2]" or "with z of shape (30, 40)" (public);
+    "sigmoid_grad(z)" (hidden: nothing of the inputs, see autograder.hidden)."""
     names = list(case.arg_names)[:len(case.args)] + [f"arg{i + 1}" for i in range(len(case.arg_names), len(case.args))]
+    if not show_values:
+        return f"{case.name}({', '.join(names + list(case.kwargs))})"
     parts = []
     for name, value in zip(names, case.args):
         small = isinstance(value, np.ndarray) and value.size <= SMALL_INPUT and value.ndim <= 2
