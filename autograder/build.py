@@ -299,8 +299,15 @@ def empty_notebook_text():
 
 
 def requirements():
+    """What the engine needs on Gradescope: numpy and Otter pinned, and the seccomp binding
+    (without it the sandbox still runs, with a warning; see autograder/sandbox/seccomp.py)."""
+    from importlib import metadata
+    try:
+        seccomp = f"pyseccomp=={metadata.version('pyseccomp')}\n"
+    except metadata.PackageNotFoundError:
+        seccomp = "pyseccomp\n"
     return (f"numpy=={np.__version__}\n"
-            f"otter-grader[grading]=={OTTER_VERSION}\n")
+            f"otter-grader[grading]=={OTTER_VERSION}\n" + seccomp)
 
 
 def environment_yml():
@@ -353,14 +360,14 @@ chmod go-w "$AG" "$AG/submission" "$AG/results" 2>/dev/null || true
 # runs (two notebooks, a tests/ or __init__.py of the student's, an .OTTER_LOG it dill-loads).
 # Everything is moved to a root-only folder that the kit's plugin grades; Otter finds only the
 # empty notebook of the handout's name that it copies from source/files/ itself.
-stash="$AG/kit-submission"
-rm -rf "$stash" && mkdir -m 700 "$stash"
-find "$AG/submission" -mindepth 1 -maxdepth 1 -exec mv -t "$stash" -- {} +
 PYTHON="${AUTOGRADER_PYTHON:-/opt/miniforge3/envs/otter-env/bin/python}"
 if [ ! -x "$PYTHON" ]; then
     echo "run_autograder: no Python at $PYTHON (did setup.sh run? set AUTOGRADER_PYTHON)" >&2
     exit 1
 fi
+stash="$AG/kit-submission"
+rm -rf "$stash" && mkdir -m 700 "$stash"
+if [ -d "$AG/submission" ]; then find "$AG/submission" -mindepth 1 -maxdepth 1 -exec mv -t "$stash" -- {} +; fi
 cd "$AG/source"
 exec "$PYTHON" "$AG/source/run_otter.py" "$AG"
 """

@@ -276,7 +276,7 @@ DIFFERENCING = (   # MatchesCallableGradient's diagnoses, named mistakes (hidden
     "x[i] is not put back after f(x - h e_i), so every later entry is differenced at a "
     "shifted x (not a truncation error: restore x[i] before the next i)")
 ROUNDED_BACK = "every entry is 0: is x + h rounded back to x? (an integer x must be copied as float)"
-NAMED_MISTAKES = frozenset({*DIFFERENCING, ROUNDED_BACK})
+NAMED_DIAGNOSES = frozenset({*DIFFERENCING, ROUNDED_BACK})
 
 
 def numgrad_one_sided(f, x, h, direction):

@@ -182,7 +182,7 @@ def numbers_differ(got, expected, rtol, atol, where):
 
 TRANSPOSED, SIGN_FLIPPED, ALL_ZERO = "the result is transposed", "the sign is flipped", "every value is 0"
 ONLY_AT_ZERO = "wrong only where z = 0: check the tie (< against <=)"
-NAMED_MISTAKES = frozenset({TRANSPOSED, SIGN_FLIPPED, ALL_ZERO, ONLY_AT_ZERO})   # likely_mistake's fixed phrases
+NAMED_GUESSES = frozenset({TRANSPOSED, SIGN_FLIPPED, ALL_ZERO, ONLY_AT_ZERO})   # likely_mistake's fixed phrases
 
 
 def likely_mistake(got, expected, rtol, atol, factors=(), zero_mask=None):

@@ -58,7 +58,7 @@ def named(mistake: str, case) -> str:
     from . import cases, compare
     if not mistake:
         return ""
-    if mistake in getattr(case.check, "known", {}) or mistake in compare.NAMED_MISTAKES or mistake in cases.NAMED_MISTAKES \
+    if mistake in getattr(case.check, "known", {}) or mistake in compare.NAMED_GUESSES or mistake in cases.NAMED_DIAGNOSES \
             or FACTOR.fullmatch(mistake):
         return mistake
     return "" if re.search(r"\d", mistake) else mistake   # another phrase of the grader's own, nothing measured

@@ -69,7 +69,7 @@ def digits_left(text, case):
     """Digits of `text` that are not the contract's: a tuple item's index, the case's own
     label and equation (written by the lab's author) and the named mistakes' fixed words."""
     from autograder import cases, compare
-    named = [*compare.NAMED_MISTAKES, *cases.NAMED_MISTAKES, *getattr(case.check, "known", {})]
+    named = [*compare.NAMED_GUESSES, *cases.NAMED_DIAGNOSES, *getattr(case.check, "known", {})]
     for fixed in (case.label, case.equation, *sorted(named, key=len, reverse=True)):
         if fixed:
             text = text.replace(fixed, "")
