@@ -341,10 +341,11 @@ def python_unreadable_after_the_drop():
 
 
 def test_a_submission_importing_the_standard_library_earns_full_marks(graded, request):
-    if graded["mode"].startswith("nobody") and python_unreadable_after_the_drop():
+    if graded["mode"] == "nobody-shared" and python_unreadable_after_the_drop():
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "not fixed here (issue 17 item 4, minimal root under nobody): the interpreter lies below a folder "
-            "the slot uid cannot enter, so after the drop only the runner's PREIMPORTS can be imported")))
+            "no namespaces (Gradescope's case): the interpreter lies below a folder the slot uid cannot enter, "
+            "so after the drop only the runner's PREIMPORTS can be imported; the strategy's warning says so "
+            "(on Gradescope setup.sh makes /opt/miniforge3 world-readable)")))
     scores = function_scores(graded["results"]["stdlib"])
     lost = {f: s for f, s in scores.items() if s[0] < s[1] and f != "train"}
     assert not lost, f"{graded['mode']}: {lost}"

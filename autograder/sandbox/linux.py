@@ -9,7 +9,7 @@ import os
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND = 0x1, 0x2, 0x4, 0x20, 0x1000
-MS_REC, MS_PRIVATE = 0x4000, 0x40000
+MS_NOEXEC, MS_REC, MS_PRIVATE = 0x8, 0x4000, 0x40000
 MNT_DETACH = 0x2
 IPC_RMID = 0
 
@@ -29,6 +29,18 @@ def unshare(flags):
 def mount(source, target, fstype, flags=0, data=None):
     _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
                        ctypes.c_ulong(flags), data and data.encode()))
+
+
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
+
+
+def pivot_root(new_root, put_old):
+    """pivot_root(2) (libc has no wrapper): `new_root` becomes the root of this mount
+    namespace, the old root moves to `put_old` (below it)."""
+    if SYS_PIVOT_ROOT is None:
+        raise OSError(38, "pivot_root: unknown system call number here")
+    _libc.syscall.restype = ctypes.c_long
+    _check(_libc.syscall(ctypes.c_long(SYS_PIVOT_ROOT), str(new_root).encode(), str(put_old).encode()))
 
 
 def umount(target):

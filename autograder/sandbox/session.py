@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cleanup, slots, strategies, wire
+from . import cgroups, cleanup, slots, strategies, wire
 
 TOKEN_BYTES = 16
 ACTIVE = set()   # running sessions, so that Ctrl-C can kill every sandbox
@@ -107,7 +107,8 @@ class Session:
             self.process = subprocess.Popen(
                 self.strategy.argv(self.paths, limits, program), stdin=command_read, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, pass_fds=(answer_write, self.arena.fd, *(() if program is None else (program,))),
-                start_new_session=True, env=strategies.base_env(), preexec_fn=self.strategy.preexec(self.paths, limits),
+                start_new_session=True, env=strategies.base_env(),
+                preexec_fn=cgroups.bounded(self.slot, limits, self.strategy.preexec(self.paths, limits)),
                 close_fds=True)
         finally:
             if program is not None:
@@ -139,6 +140,7 @@ class Session:
             if self.strategy.uses_slot_uid and not self.strategy.shares_host:
                 slots.remove_slot_keys(self.slot)   # bwrap as root: keys outlive its namespaces
             self.process = None
+        cgroups.release(self.slot)   # kills what is left in the sandbox's cgroup, removes it
         for fd in (self.commands, self.answers and self.answers.fd):
             if fd is not None:
                 try:

@@ -8,8 +8,11 @@ function that runs in the child before the runner starts (`preexec`):
 - nobody:  for containers that run as root but block bwrap (Gradescope): the runner drops to
            an unprivileged uid of its own slot after loading Python and NumPy, plus rlimits.
            Where the kernel still allows it, the child first makes private mount, IPC, network
-           and UTS namespaces: size- and inode-capped tmpfs over every shared temporary
-           folder, and a /proc that shows no other uid's processes. Where it does not, what
+           and UTS namespaces and pivots into a root of its own, built as bwrap's: read-only
+           binds of the system folders, the Python installation, the submission and the
+           runner (in folders made 0755, so the dropped uid reaches an interpreter below
+           /root), size- and inode-capped tmpfs at /tmp and /dev/shm, and a /proc that shows
+           no other uid's processes (enter_private_namespaces). Where it does not, what
            the slot's uid leaves behind (files in the shared temporary folders, SysV IPC) is
            removed when its sandbox closes (slots.remove_slot_leftovers);
 - rlimits: limits only, with a warning that files, network and processes are not protected.
@@ -19,6 +22,10 @@ In every mode the sandbox runs with no_new_privs and under the seccomp filter of
 it from `--seccomp FD` (filter_fd) before it execs the runner; "nobody" and "rlimits" load it
 in the preexec, after the private namespaces and mounts. Where libseccomp is missing, only
 no_new_privs is set, and the strategy's warning says what is then open.
+
+In every mode the sandbox's whole process tree shares one memory bound where the host lets
+the kit make a cgroup (cgroups.py; the session joins it before this preexec runs); else only
+RLIMIT_AS bounds each process, and the warning says so.
 """
 import os
 import resource
@@ -27,7 +34,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import linux, seccomp, slots
+from . import cgroups, linux, seccomp, slots
 
 INSIDE = Path("/sandbox")
 RUNNER_FILES = ("runner.py", "wire.py")   # what the runner needs, copied beside each other
@@ -103,7 +110,7 @@ class Strategy:
     @property
     def warning(self):
         """What this strategy does not protect, shown to the TA (one line)."""
-        return "; ".join(part for part in (self.gaps, seccomp.warning()) if part)
+        return "; ".join(part for part in (self.gaps, seccomp.warning(), cgroups.warning()) if part)
 
     def available(self):
         raise NotImplementedError
@@ -203,17 +210,27 @@ def parent_dirs(destinations, made=("/", "/tmp")):
 
 class Nobody(Strategy):
     name = "nobody"
-    gaps = ("no bwrap: the runner drops to an unprivileged uid; where the kernel forbids "
-               "namespaces, network, /proc and world-readable files are reachable by student code")
     uses_slot_uid = True
     shares_host = True
     namespaces = True   # try private namespaces first (tests turn it off to check the fallback)
+
+    @property
+    def gaps(self):
+        gaps = ("no bwrap: the runner drops to an unprivileged uid; where the kernel forbids "
+                "namespaces, network, /proc and world-readable files are reachable by student code")
+        blocked = None if self.private_namespaces() else unreachable_python()
+        if blocked:
+            gaps += (f"; without namespaces the interpreter lies below {blocked}, which the sandbox's uid cannot "
+                     "enter: a submission importing a standard-library module the runner does not preload "
+                     "fails (make the interpreter world-readable, as setup.sh does on Gradescope)")
+        return gaps
 
     def available(self):
         return os.geteuid() == 0
 
     def private_namespaces(self):
-        """Can a child make the private namespaces here? (probed once per process)"""
+        """Can a child make the private namespaces and pivot into a root of its own here?
+        (probed once per process)"""
         if not self.namespaces:
             return False
         if not hasattr(self, "_works"):
@@ -222,7 +239,11 @@ class Nobody(Strategy):
                 try:
                     linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWNET | linux.CLONE_NEWUTS)
                     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-                    linux.tmpfs("/tmp", 1 << 20, 64)
+                    linux.tmpfs("/tmp", 1 << 20, 64, mode="0755")
+                    os.mkdir("/tmp/.old")
+                    linux.pivot_root("/tmp", "/tmp/.old")
+                    os.chdir("/")
+                    linux.umount("/.old")
                     os._exit(0)
                 except BaseException:
                     os._exit(1)
@@ -230,10 +251,10 @@ class Nobody(Strategy):
         return self._works
 
     def inside(self, paths):
-        """Where the submission and the runner are seen from the child (moved out of the
-        shared temporary folders, which its private tmpfs cover)."""
+        """Where the submission, the runner and the working folder are seen from the child:
+        in its own root, where bwrap puts them; else at their host paths."""
         if self.private_namespaces():
-            return Paths(Path("/tmp/.sandbox/submission"), Path("/tmp/.sandbox/runner"), Path("/tmp"))
+            return Paths(INSIDE / "submission", INSIDE / "runner", Path("/tmp"))
         return paths
 
     def runner_spec(self, paths, slot):
@@ -246,44 +267,112 @@ class Nobody(Strategy):
 
     def preexec(self, paths, limits):
         private = self.private_namespaces()
-        keep = [root for root in python_roots() if under_shared_temp(root)]   # a venv in /tmp, say
+        view = sandbox_view(paths, self.inside(paths)) if private else None
         guard = kernel_guard()
 
         def run():
             if private:
-                enter_private_namespaces(paths, self.inside(paths), limits, keep)
+                enter_private_namespaces(paths.work, view, limits)
             set_limits(limits)
             guard()   # after the kit's own unshare and mounts, before the runner starts
         return run
+
+
+def unreachable_python():
+    """The first folder on the way to the interpreter and its packages that users other than
+    its owner cannot enter or read (None when every one can): below it, a runner that dropped
+    its uid cannot import what it has not loaded yet (/root/.pyenv, say; Gradescope's
+    /opt/miniforge3 is made world-readable by setup.sh)."""
+    for root in python_roots():
+        for folder in [*reversed(Path(root).parents), Path(root)]:
+            mode = os.stat(folder).st_mode
+            if not mode & 0o001 or (folder == Path(root) and not mode & 0o004):
+                return str(folder)
+    return None
+
+
+SYSTEM = ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives")   # as bwrap binds them
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")     # as bwrap's --dev makes them
+DEVICE_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+                "stderr": "/proc/self/fd/2"}
+
+
+def sandbox_view(paths, inside):
+    """[(host path, path in the sandbox's root)] of everything bound read-only into it, in
+    order (prepared in the parent): the system folders, the interpreter and its packages
+    (python_roots), the submission and the runner, each (source, path, "bind"); a symlinked
+    system folder is (its link's target, path, "link")."""
+    view = []
+    for folder in SYSTEM:
+        if os.path.islink(folder):
+            view.append((os.readlink(folder), folder, "link"))
+        elif os.path.exists(folder):
+            view.append((folder, folder, "bind"))
+    view += [(root, root, "bind") for root in python_roots()]
+    view += [(str(paths.submission), str(inside.submission), "bind"), (str(paths.runner), str(inside.runner), "bind")]
+    return view
 
 
 def under_shared_temp(path):
     return any(path == folder or path.startswith(folder + os.sep) for folder in slots.SHARED_TEMP)
 
 
-def enter_private_namespaces(paths, inside, limits, keep=()):
-    """In the child, as root, before the runner starts: new mount, IPC, network and UTS
-    namespaces; a capped tmpfs over every shared temporary folder; the submission and the
-    runner bound read-only where the runner expects them, and so are the folders of the
-    Python installation that lie in a temporary folder (`keep`: a venv in /tmp, say), at their
-    own paths; /proc showing only its own uid."""
+def enter_private_namespaces(mount_point, view, limits):
+    """In the child, as root, before the runner starts (and before its uid drop): new mount,
+    IPC, network and UTS namespaces, and a root of its own, as bwrap builds it. The new root
+    is a tmpfs (on `mount_point`, the session's empty working folder, in this namespace only)
+    whose folders root makes 0755, so the dropped uid can cross them whatever the host's
+    modes (/root is 0700); in it, read-only and nosuid, only the `view` (sandbox_view): the
+    system folders, the interpreter and its packages at their own paths, the submission and
+    the runner below /sandbox; a /dev of a few device nodes; a size- and inode-capped tmpfs
+    at /tmp and /dev/shm; a /proc showing only its own uid. Then pivot_root into it and
+    detach the host's root: nothing else of the host is reachable, by any path."""
     linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWNET | linux.CLONE_NEWUTS)
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-    # hold what must stay visible before the temporary folders are covered, then bind it back
-    binds = [(f"/proc/self/fd/{os.open(source, os.O_RDONLY | os.O_DIRECTORY)}", str(target))
-             for source, target in [(paths.submission, inside.submission), (paths.runner, inside.runner),
-                                    *((root, root) for root in keep)]]
-    for folder in slots.SHARED_TEMP:
-        if os.path.isdir(folder) and not os.path.islink(folder):
-            linux.tmpfs(folder, limits.disk_bytes, limits.disk_files)
-    for source, target in binds:
-        os.makedirs(target, 0o755, exist_ok=True)
-        for parent in Path(target).parents:   # made by root 0700 when the umask says so
-            if under_shared_temp(str(parent)) and str(parent) not in slots.SHARED_TEMP:
-                os.chmod(parent, 0o755)
+    new = str(mount_point)
+    linux.tmpfs(new, 1 << 20, 4096, mode="0755")   # folders and mount points only
+
+    def folder(path):
+        target = new
+        for part in Path(path).parts[1:]:
+            target = os.path.join(target, part)
+            if not os.path.lexists(target):
+                os.mkdir(target)
+                os.chmod(target, 0o755)
+        return target
+
+    def bind(source, path, flags=linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV):
+        if os.path.isdir(source):
+            target = folder(path)
+        else:
+            target = os.path.join(folder(os.path.dirname(path)), os.path.basename(path))
+            if not os.path.lexists(target):
+                os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
         linux.mount(source, target, None, linux.MS_BIND | linux.MS_REC)
-        linux.mount(None, target, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID)
-    linux.mount("proc", "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV, "hidepid=invisible")
+        linux.mount(None, target, None, linux.MS_BIND | linux.MS_REMOUNT | flags)
+
+    linux.tmpfs(folder("/tmp"), limits.disk_bytes, limits.disk_files)
+    linux.tmpfs(folder("/dev"), 1 << 16, 64, mode="0755")
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            bind(f"/dev/{name}", f"/dev/{name}", linux.MS_NOSUID)
+    for name, target in DEVICE_LINKS.items():
+        os.symlink(target, os.path.join(new, "dev", name))
+    linux.tmpfs(folder("/dev/shm"), limits.disk_bytes, limits.disk_files)
+    for source, path, kind in view:
+        if kind == "link":
+            folder(os.path.dirname(path))
+            os.symlink(source, new + path)
+        else:
+            bind(source, path)
+    linux.mount("proc", folder("/proc"), "proc", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC,
+                "hidepid=invisible")
+    old = folder("/.old")
+    linux.pivot_root(new, old)
+    os.chdir("/")
+    linux.umount("/.old")
+    os.rmdir("/.old")
+    linux.mount(None, "/", None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV)
 
 
 class RlimitsOnly(Strategy):
