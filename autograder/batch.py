@@ -56,7 +56,8 @@ def read_in(sources, lab_files, log, before=None):
     """[(Identity, Intake or SubmissionError, key)] for every source, read in the parent:
     the key (what resume compares) is the content the grade depends on. `before`: the rows
     already in --out, whose names a submission graded again keeps."""
-    known = {row["path"]: (row["file"], folder) for folder, row in (before or {}).items() if isinstance(row.get("path"), str)}
+    known = {row["path"]: (row["file"], folder, row.get("source", row["file"])) for folder, row in (before or {}).items()
+             if isinstance(row.get("path"), str)}
     out = []
     for identity in roster.identities(sources, log, known):
         try:

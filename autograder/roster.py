@@ -79,8 +79,8 @@ def looks_like_handout(folder: Path) -> bool:
 
 def identities(paths: list[Path], log=print, known: dict | None = None) -> list[Identity]:
     """One Identity per path, in the order given; names depend only on the set of paths.
-    known: {real path: (file, folder)} of submissions graded before into the same --out, so a
-    submission graded again alone keeps the name it was first given."""
+    known: {real path: (file, folder, source)} of submissions graded before into the same --out,
+    so a submission graded again alone keeps the names it was first given."""
     absolute = [Path(os.path.abspath(p)) for p in paths]
     if not absolute:
         return []
@@ -95,7 +95,7 @@ def identities(paths: list[Path], log=print, known: dict | None = None) -> list[
         old = known.get(os.path.realpath(paths[i]))
         if old is not None and old[1].casefold() not in taken:
             taken[old[1].casefold()] = 1
-            final[i] = Identity(old[0], old[1], escaped(relative[i]), Path(paths[i]))
+            final[i] = Identity(old[0], old[1], old[2], Path(paths[i]))
     for i in order:
         if final[i] is not None:
             continue

@@ -90,7 +90,7 @@ def test_a_submission_graded_again_alone_keeps_its_first_name(tmp_path, lab, ref
     grade(lab, [a], tmp_path / "out")              # alone, its relative path would be "lab.zip"
     table = grades(tmp_path / "out")
     assert set(table) == {"a/lab.zip", "b/lab.zip"}
-    assert float(table["a/lab.zip"]["tlu"]) == 0
+    assert float(table["a/lab.zip"]["tlu"]) == 0 and table["a/lab.zip"]["source"] == "a/lab.zip"
 
 
 def test_identities_do_not_depend_on_the_order_of_the_arguments(tmp_path):
