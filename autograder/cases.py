@@ -304,12 +304,14 @@ def numgrad_not_restored(f, x, h):
 class Satisfies(Check):
     """An outcome rather than exact numbers: `predicate(leaves, expected)` returns None or a
     message; expected comes from the reference as usual (or `expected_fn`). Bound to the
-    procedure: such a case earns points only while every exact case of its function passed
-    (hand-written weights that solve XOR are not a training loop)."""
+    procedure: such a case earns points only while every exact case of its function is right
+    in `bound_items` (a returned item such as "result[0]", the trained params; None: in all of
+    them): hand-written weights that solve XOR are not a training loop."""
     bound_to_exact = True
     form: compare.Form = compare.FLOAT_ARRAY
     predicate: object = None
     expected_fn: object = None
+    bound_items: str | None = None
 
     def expect(self, case, reference, settings):
         if self.expected_fn is not None:

@@ -92,8 +92,10 @@ class Progress:
         self.counts = counts
         self.verdicts = {}    # case number -> (function, passed, exact case that lost credit)
 
-    def record(self, case, passed, inexact=False):
-        self.verdicts[case.number] = (case.function, passed, inexact)
+    def record(self, case, passed, lost_at=None):
+        """lost_at: where an exact case (not one judged by its outcome) lost credit: the
+        returned item its finding names, "" for a failure that names none; None when it did not."""
+        self.verdicts[case.number] = (case.function, passed, lost_at)
 
     def of(self, function):
         return [v for v in self.verdicts.values() if v[0] == function]
@@ -102,10 +104,11 @@ class Progress:
     def failed(self):
         return {f for f, passed, _ in self.verdicts.values() if not passed}
 
-    @property
-    def inexact(self):
-        """Functions with an exact case (not one judged by its outcome) that lost credit."""
-        return {f for f, _, inexact in self.verdicts.values() if inexact}
+    def unbound(self, function, items=None):
+        """An exact case of `function` lost credit in `items` (a returned item, "result[0]",
+        and what it holds; None: any), or without naming an item: an outcome does not count."""
+        return any(f == function and lost is not None and (items is None or lost == "" or lost.startswith(items))
+                   for f, _, lost in self.verdicts.values())
 
     def done(self, function):
         """Every case of `function`, public and hidden, has been judged."""
@@ -215,7 +218,8 @@ class Grader:
         outcome = self.session.run(command, timeout, serve=lambda header, blobs: serve(helpers, header, blobs))
         after = values.inputs_after(self.session.arena.memory, placed)
         message, mutated = self.judge(case, outcome, after)
-        if message is None and getattr(case.check, "bound_to_exact", False) and case.function in self.progress.inexact:
+        if message is None and getattr(case.check, "bound_to_exact", False) \
+                and self.progress.unbound(case.function, getattr(case.check, "bound_items", None)):
             message = OUTCOME_UNBOUND   # a right outcome, from code whose exact cases are wrong
         if outcome.status == "timeout":
             self.timed_out[case.function] = message
@@ -345,7 +349,8 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
         else:
             message, seconds, mutated = grader.run(case)
         credit = 1.0 if message is None or isinstance(message, Mutated) else getattr(message, "credit", 0.0)
-        grader.progress.record(case, message is None, credit < 1 and not getattr(case.check, "bound_to_exact", False))
+        exact = not getattr(case.check, "bound_to_exact", False)
+        grader.progress.record(case, message is None, (getattr(message, "where", "") or "") if exact and credit < 1 else None)
         if case.hidden or tainted:   # rebuilt from fixed phrases: nothing measured leaves
             message = hidden.rewrite(message, case)
         results[case.number] = CaseResult(case, message is None, str(message or "") if isinstance(message, Mutated)

@@ -483,7 +483,7 @@ def part_e(reference, settings):
 
     for seed in (2, 4):
         cases.append(Case("backprop.train", (xor_X, xor_y, [2, 4, 2], ["tanh", "softmax"]),
-                          Satisfies(form=form, predicate=learns_xor), kwargs={"lr": 0.5, "epochs": 1000, "seed": seed},
+                          Satisfies(form=form, predicate=learns_xor, bound_items="result[0]"), kwargs={"lr": 0.5, "epochs": 1000, "seed": seed},
                           given=TRAIN_GIVEN, timeout=30, equation=EQ["train"],
                           label=f"XOR, [2, 4, 2], 1000 epochs at lr 0.5, seed {seed}: judged by its outcome"))
     return cases
