@@ -13,6 +13,7 @@ subset a command named. The same scores come out at any -j.
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 from . import intake, report, roster, submission
 from .grading import SubmissionResult, grade
 from .labs import prepare
-from .sandbox import cleanup, isolation
+from .sandbox import cgroups, cleanup, isolation
 from .sandbox.session import copy_runner, kill_all
 
 
@@ -169,6 +170,7 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
             log(f"warning: could not remove {path}")
         return rows
     finally:
+        cgroups.release_all()   # the slots' cgroups of this process (each worker removes its own)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if not cleanup.remove_tree(workspace):
@@ -249,6 +251,7 @@ def start_worker(context, slots):
         slot = slots.value
         slots.value += 1
     prepared, strategy, settings, workspace, runner = context
+    multiprocessing.util.Finalize(None, cgroups.release_all, exitpriority=10)   # a worker's exit skips atexit
     _WORKER.update(prepared=prepared, strategy=strategy, settings=settings, workspace=workspace,
                    runner=runner, slot=slot)
 
