@@ -90,35 +90,35 @@ class Progress:
 
     def __init__(self, counts):
         self.counts = counts
-        self.verdicts = {}    # case number -> (function, passed, exact case that lost credit)
+        self.verdicts = {}    # function -> {case number: (passed, where an exact case lost credit)}
 
     def record(self, case, passed, lost_at=None):
         """lost_at: where an exact case (not one judged by its outcome) lost credit: the
         returned item its finding names, "" for a failure that names none; None when it did not."""
-        self.verdicts[case.number] = (case.function, passed, lost_at)
+        self.verdicts.setdefault(case.function, {})[case.number] = (passed, lost_at)
 
     def of(self, function):
-        return [v for v in self.verdicts.values() if v[0] == function]
+        return list(self.verdicts.get(function, {}).values())
 
     @property
     def failed(self):
-        return {f for f, passed, _ in self.verdicts.values() if not passed}
+        return {f for f, cases in self.verdicts.items() if not all(passed for passed, _ in cases.values())}
 
     def unbound(self, function, items=None):
         """An exact case of `function` lost credit in `items` (a returned item, "result[0]",
         and what it holds; None: any), or without naming an item: an outcome does not count."""
-        return any(f == function and lost is not None and (items is None or lost == "" or lost.startswith(items))
-                   for f, _, lost in self.verdicts.values())
+        return any(lost is not None and (items is None or lost == "" or lost.startswith(items))
+                   for _, lost in self.of(function))
 
     def done(self, function):
         """Every case of `function`, public and hidden, has been judged."""
-        return len(self.of(function)) >= self.counts.get(function, 0)
+        return len(self.verdicts.get(function, ())) >= self.counts.get(function, 0)
 
     def own(self, function):
         """The student's own function may stand in for the reference: every one of its cases
         judged so far passed (in the public phase, its public cases; later, all of them)."""
         verdicts = self.of(function)
-        return bool(verdicts) and all(passed for _, passed, _ in verdicts)
+        return bool(verdicts) and all(passed for passed, _ in verdicts)
 
 
 class Grader:
@@ -188,10 +188,15 @@ class Grader:
         return f"{module}.py raised {text.exception_name(outcome.error_type)} while importing"
 
     # -- cases ---------------------------------------------------------------------------
-    def oracle_needed(self, case):
-        """The case would be given the reference of a function not judged in full yet."""
-        plan = self.prepared.planner.plan(case.given, case.function, self.progress.own)
+    def plan(self, case):
+        return self.prepared.planner.plan(case.given, case.function, self.progress.own)
+
+    def too_early(self, plan):
+        """The plan gives the reference of a function not judged in full yet."""
         return any(mode == "call" and not self.progress.done(name) for name, mode in plan["names"].items())
+
+    def oracle_needed(self, case):
+        return self.too_early(self.plan(case))
 
     def run(self, case):
         """(message or None, seconds, whether an input was changed in place) for one case."""
@@ -206,10 +211,10 @@ class Grader:
                 return self.fatal, 0.0, False
         if case.module in self.broken:
             return f"module {case.module}.py could not be imported: {self.broken[case.module]}", 0.0, False
-        if self.oracle_needed(case):   # run_order never asks this; a safeguard, not a path
+        plan = self.plan(case)
+        if self.too_early(plan):   # grade's order never asks this; a safeguard, not a path
             return "not run: a function it is given has cases still to judge", 0.0, False
         placed = values.place(self.session.arena.memory, case.args, case.kwargs)
-        plan = self.prepared.planner.plan(case.given, case.function, self.progress.own)
         self.owned = {name for name, mode in plan["names"].items() if mode == "own"}
         helpers = {name: self.reference_of(name) for name, mode in plan["names"].items() if mode == "call"}
         helpers.update(placed.callables)

@@ -1,5 +1,5 @@
 """No oracle: a reference is given only once its function's own cases were all judged; a
-training outcome counts only for the procedure (autograder.grading.run_order, Satisfies)."""
+training outcome counts only for the procedure (autograder.grading.grade, Satisfies)."""
 import json
 
 import pytest
@@ -82,7 +82,7 @@ def test_an_oracle_before_the_functions_own_cases_earns_nothing(lab, tmp_path, m
     assert earned(out, "honest", "tlu.heaviside") < 1.0            # the wrong tie loses points ...
     assert earned(out, "oracle", "tlu.heaviside") <= earned(out, "honest", "tlu.heaviside")   # ... and asking does not help
     # the order before: public cases of every function first, references given to them at once
-    monkeypatch.setattr(grading.Grader, "oracle_needed", lambda self, case: False)
+    monkeypatch.setattr(grading.Grader, "too_early", lambda self, plan: False)
     before = grade(lab, tmp_path, {"oracle": oracle}, out="before")
     assert earned(before, "oracle", "tlu.heaviside") > earned(out, "honest", "tlu.heaviside")
 
