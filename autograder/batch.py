@@ -19,10 +19,12 @@ import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import intake, report, roster, submission
+from .catalogue import Catalogue
 from .grading import SubmissionResult, grade
 from .labs import prepare
 from .sandbox import cgroups, cleanup, isolation
@@ -136,6 +138,7 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
         if changed:
             log(f"grading {changed} submission(s) again: their content changed since they were graded")
         prepared = prepare(lab, settings)
+        words = lab.words(settings.lang)
         runner = copy_runner(workspace / "runner")
         bar = Progress(len(todo)) if progress and todo else None
         context = (prepared, strategy, settings, workspace, runner)
@@ -145,10 +148,10 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
             for i, result in graded_in_turn(context, [(i, *taken[i]) for i in todo], jobs):
                 identity, _, key = taken[i]
                 results[i] = result
-                rows[i] = {**report.csv_row(result), "source": identity.source, "folder": identity.folder, "key": key,
+                rows[i] = {**report.csv_row(result, words), "source": identity.source, "folder": identity.folder, "key": key,
                            "path": os.path.realpath(identity.path)}
                 left += result.left
-                if not save(out, identity.folder, result, prepared, rows[i]):
+                if not save(out, identity.folder, result, prepared, rows[i], words):
                     unsaved.append(i)
                 save_grades(out, lab, every())
                 if bar:
@@ -159,13 +162,13 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
             log(f"\ninterrupted: {sum(r is not None for r in rows)} submission(s) graded are saved in {out}")
             raise
         for i in unsaved:   # a disk that was full a moment ago (and was freed when its sandbox closed)
-            save(out, taken[i][0].folder, results[i], prepared, rows[i])
+            save(out, taken[i][0].folder, results[i], prepared, rows[i], words)
         if not save_grades(out, lab, every()):
             raise OSError(f"could not write {out / 'grades.csv'}")
         graded = [r for r in results if r is not None]
         if graded and report_png:
-            report.report_png(out / "report.png", prepared, graded)
-        log(summary(rows))
+            report.report_png(out / "report.png", prepared, graded, words)
+        log(summary(rows, words))
         for path in sorted(set(left + cleanup.left_behind())):
             log(f"warning: could not remove {path}")
         return rows
@@ -177,13 +180,13 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
             log(f"warning: could not remove the batch's working folder {workspace}")
 
 
-def summary(rows):
-    """One line: how many submissions were graded, with errors, not graded."""
-    statuses = [r["grading_status"] for r in rows if r]
-    errors = sum(s.startswith("Completed with errors") for s in statuses)
-    not_graded = sum(s.startswith("Not graded") for s in statuses)
-    return (f"{len(statuses)} submission(s): {len(statuses) - errors - not_graded} graded, "
-            f"{errors} with errors, {not_graded} not graded")
+def summary(rows, words=None):
+    """One line: how many submissions were graded, with errors, not graded (from each row's
+    `state`, never from its status's words)."""
+    states = Counter(r.get("state", "completed") for r in rows if r)
+    words = words or Catalogue()
+    return words.say("batch.summary", count=sum(states.values()), graded=states["completed"],
+                     errors=states["errors"], not_graded=states["not_graded"])
 
 
 def interrupt(signum, frame):
@@ -196,10 +199,10 @@ def is_main_thread():
     return threading.current_thread() is threading.main_thread()
 
 
-def save(out, folder, result, prepared, row):
+def save(out, folder, result, prepared, row, words=None):
     """Write one submission's files; False when the disk refused (tried again at the end)."""
     try:
-        save_submission(out / "submissions" / folder, result, prepared, row)
+        save_submission(out / "submissions" / folder, result, prepared, row, words)
         return True
     except OSError:
         return False
@@ -281,8 +284,9 @@ def grade_one(prepared, identity, taken, strategy, settings, scratch, runner, sl
     scratch = Path(scratch)
     name = identity.file
 
-    def zero(status):
-        return SubmissionResult(name, {q.name: 0.0 for q in lab.questions}, lab.points, [], status, strategy.name)
+    def zero(refused):
+        return SubmissionResult(name, {q.name: 0.0 for q in lab.questions}, lab.points, [], None, strategy.name,
+                                refused=refused)
 
     try:
         cleanup.remove_tree(scratch)
@@ -293,15 +297,16 @@ def grade_one(prepared, identity, taken, strategy, settings, scratch, runner, sl
         sub = submission.write(taken, name, identity.path, scratch / "submission")
         result = grade(prepared, sub, name, strategy, settings, scratch, runner, slot)
     except intake.SubmissionError as exc:
-        result = zero(f"Not graded: {exc}")
+        result = zero(exc)
     except Exception as exc:  # an engine bug must not stop the batch; it is reported, not hidden
-        result = zero(f"Not graded: internal error ({type(exc).__name__}); grade it again or report it")
+        result = zero(intake.SubmissionError("internal", error=type(exc).__name__))
     cleanup.remove_tree(scratch)
     result.left = cleanup.left_behind()
     return result
 
 
-def save_submission(folder, result, prepared, row):
-    report.write_atomic(folder / "results.json", json.dumps(report.results_json(result, prepared), indent=1))
-    report.write_atomic(folder / "feedback.txt", report.feedback_text(result, prepared))
+def save_submission(folder, result, prepared, row, words=None):
+    report.write_atomic(folder / "results.json", json.dumps(report.results_json(result, prepared, words), indent=1,
+                                                            ensure_ascii=False))
+    report.write_atomic(folder / "feedback.txt", report.feedback_text(result, prepared, words))
     report.write_atomic(folder / "row.json", json.dumps(row))

@@ -3,14 +3,15 @@
 A lab (solutions/<lab>/grading.py) lists `Case`s. The engine computes each case's expected
 value once per batch from the trusted reference (`Check.expect`), runs the student's
 function in the sandbox, and judges the returned tree (`Check.judge`). A judge returns None
-when the value is right, else a message that says what differs and, when it can tell, why.
+when the value is right, else a Finding (autograder.findings): what differs and, when it
+can tell, the likely mistake.
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import compare, gradcheck
-from .compare import Mismatch
+from .findings import Kind, Mismatch, Mistake, finding, known
 from .sandbox.runner import resolve
 
 
@@ -112,8 +113,10 @@ class Matches(Check):
         got_leaves = compare.flatten(node, self.form)
         want_leaves = compare.expected_leaves(expected, self.form)
         if len(got_leaves) != len(want_leaves):
-            raise Mismatch(f"result: {len(got_leaves) // 2 if self.form.kind == 'pairs' else len(got_leaves)} "
-                           f"items, expected {len(want_leaves) // 2 if self.form.kind == 'pairs' else len(want_leaves)}")
+            pairs = self.form.kind == "pairs"
+            raise Mismatch(finding(Kind.ITEMS, "result", got=len(got_leaves) // 2 if pairs else len(got_leaves),
+                                   expected=len(want_leaves) // 2 if pairs else len(want_leaves),
+                                   unit="pairs" if pairs else "items"))
         first, wrong = None, 0
         for (where, got), (_, want) in zip(got_leaves, want_leaves):
             want = np.asarray(want, dtype=float) if want.dtype.kind in "fb" else want
@@ -128,20 +131,20 @@ class Matches(Check):
         return first.with_credit(1 - wrong / len(got_leaves)) if self.partial else first
 
     def explain(self, case, got, want, node):
-        """The likely mistake ("" when none is recognised). A `known` mistake is named when
-        its value matches every returned item (a tuple result: each leaf)."""
+        """The likely mistake (a Mistake, None when none is recognised). A `known` mistake is
+        named when its value matches every returned item (a tuple result: each leaf)."""
         for description, wrong in self.known.items():
             try:
                 with np.errstate(all="ignore"):
                     candidate = wrong(*copy_args(case.args), **case.kwargs)
                     if self.known_matches(node, candidate):
-                        return description
+                        return known(description)
             except Exception:
                 continue
         mask = None
         if self.zero_mask and isinstance(case.args[0], np.ndarray) and case.args[0].shape == np.shape(got):
             mask = case.args[0] == 0
-        return compare.likely_mistake(got, want, self.rtol, self.atol, self.factors, mask) or ""
+        return compare.likely_mistake(got, want, self.rtol, self.atol, self.factors, mask)
 
     def known_matches(self, node, candidate):
         got = compare.flatten(node, self.form)
@@ -168,18 +171,18 @@ class MatchesDerivative(Check):
     def judge(self, case, node, expected, settings):
         got = compare.plain(node, compare.FLOAT_ARRAY, "result")
         if got.shape != expected.shape:
-            return f"result: shape {got.shape}, expected {expected.shape}"
+            return finding(Kind.SHAPE, "result", got=got.shape, expected=expected.shape, hint="")
         if not np.all(np.isfinite(got)):
-            return "result: values are not finite (nan or inf)"
+            return finding(Kind.NOT_FINITE, "result", count=int((~np.isfinite(got)).sum()),
+                           index=tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0]))
         error = gradcheck.relative_error(got, expected)
         if error <= settings.gradcheck_tol:
             return None
         bad = np.abs(got - expected) > settings.gradcheck_tol * max(1e-8, np.abs(got).max() + np.abs(expected).max())
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        return compare.Finding("result", "gradient check failed against central differences",
-                               f"relative error {error:.2g} (tolerance {settings.gradcheck_tol:g}); first at index "
-                               f"{index}: numerical {expected[index]:.6g}, yours {got[index]:.6g}",
-                               Matches(known=self.known, zero_mask=True).explain(case, got, expected, node))
+        return finding(Kind.GRADCHECK, "result", Matches(known=self.known, zero_mask=True).explain(case, got, expected, node),
+                       of="function", error=float(error), tol=settings.gradcheck_tol, index=index,
+                       numerical=float(expected[index]), yours=float(got[index]))
 
 
 @dataclass
@@ -220,17 +223,15 @@ class MatchesGradient(Check):
         got = compare.flatten(node, self.form)
         want = compare.expected_leaves(expected, self.form)
         if len(got) != len(want):
-            return f"result: {len(got) // 2} pairs, expected {len(want) // 2} (one pair per pair of parameters)"
+            return finding(Kind.ITEMS, "result", got=len(got) // 2, expected=len(want) // 2, unit="pairs")
         for (where, g), (_, w) in zip(got, want):
             if g.shape != w.shape:
-                hint = " (transposed)" if g.shape == w.T.shape else ""
-                order = " (are the pairs in reverse order?)" if any(g.shape == x.shape for _, x in want) and not hint else ""
-                return f"{where}: shape {g.shape}, expected {w.shape}{hint}{order}"
+                hint = "transposed" if g.shape == w.T.shape else "reversed" if any(g.shape == x.shape for _, x in want) else ""
+                return finding(Kind.SHAPE, where, got=g.shape, expected=w.shape, hint=hint)
             error = gradcheck.relative_error(g, w)
             if not np.all(np.isfinite(g)) or error > settings.gradcheck_tol:
                 guess = compare.likely_mistake(g, w, 1e-5, 1e-10, self.factors)
-                return compare.Finding(where, "gradient check failed against central differences of the loss",
-                                       f"relative error {error:.2g} (tolerance {settings.gradcheck_tol:g})", guess or "")
+                return finding(Kind.GRADCHECK, where, guess, of="loss", error=float(error), tol=settings.gradcheck_tol)
         return None
 
 
@@ -265,18 +266,11 @@ class MatchesCallableGradient(Check):
                 return description
         if not np.any(got):
             return ROUNDED_BACK
-        return compare.likely_mistake(got, expected, self.rtol, self.atol, (("2", 2.0), ("h", h))) or ""
+        return compare.likely_mistake(got, expected, self.rtol, self.atol, (("2", 2.0), ("h", h)))
 
 
-DIFFERENCING = (   # MatchesCallableGradient's diagnoses, named mistakes (hidden cases may say them)
-    "forward differences (f(x + h e_i) - f(x)) / h: a truncation error of order h; "
-    "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it",
-    "backward differences (f(x) - f(x - h e_i)) / h: a truncation error of order h; "
-    "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it",
-    "x[i] is not put back after f(x - h e_i), so every later entry is differenced at a "
-    "shifted x (not a truncation error: restore x[i] before the next i)")
-ROUNDED_BACK = "every entry is 0: is x + h rounded back to x? (an integer x must be copied as float)"
-NAMED_DIAGNOSES = frozenset({*DIFFERENCING, ROUNDED_BACK})
+DIFFERENCING = (Mistake("forward_differences"), Mistake("backward_differences"), Mistake("not_restored"))
+ROUNDED_BACK = Mistake("rounded_back")   # MatchesCallableGradient's diagnoses: named (a hidden case may say them)
 
 
 def numgrad_one_sided(f, x, h, direction):
@@ -303,7 +297,7 @@ def numgrad_not_restored(f, x, h):
 @dataclass
 class Satisfies(Check):
     """An outcome rather than exact numbers: `predicate(leaves, expected)` returns None or a
-    message; expected comes from the reference as usual (or `expected_fn`). Bound to the
+    Finding (Kind.OUTCOME: its `check` is a key of the lab's catalogue); expected comes from the reference as usual (or `expected_fn`). Bound to the
     procedure: such a case earns points only while every exact case of its function is right
     in `bound_items` (a returned item such as "result[0]", the trained params; None: in all of
     them): hand-written weights that solve XOR are not a training loop."""

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import batch, benchmark, build, config, examples, labs, mutants, report, roster
+from .catalogue import LANGUAGES
 from .skeleton import skeleton_files
 
 
@@ -41,7 +42,7 @@ def cmd_grade(args, settings):
         sources = [folder for folder, _ in written]
         print(f"no submissions named: grading the {len(sources)} bundled examples of {lab.name} (written to {out / 'examples'})")
     rows = batch.grade_batch(lab, sources, out, settings, jobs=args.jobs, rerun=args.rerun)
-    print(report.table(lab.questions, [r for r in rows if r]))
+    print(report.table(lab.questions, [r for r in rows if r], words=lab.words(settings.lang)))
     print(f"\nwrote {out / 'grades.csv'} (every submission graded in {out}), {out / 'report.png'} and "
           f"{out / 'submissions'}/<name>/(results.json, feedback.txt)")
     return 0
@@ -81,7 +82,8 @@ def cmd_settings(args, settings):
 
 def cmd_build(args, settings):
     lab = load_lab(args)
-    stored = {k: v for k, v in (("isolation", args.isolation), ("case_timeout", args.case_timeout)) if v is not None}
+    stored = {k: v for k, v in (("isolation", args.isolation), ("case_timeout", args.case_timeout), ("lang", args.lang))
+              if v is not None}
     build.build(lab, Path(args.out), settings, zip_settings=stored, show_hidden=args.show_hidden)
     return 0
 
@@ -106,6 +108,8 @@ def parser():
     g.add_argument("--rerun", action="store_true", help="grade again what --out already holds")
     g.add_argument("--isolation", choices=["auto", "bwrap", "nobody", "rlimits"], default=None)
     g.add_argument("--case-timeout", type=float, default=None, help="wall seconds per case")
+    g.add_argument("--lang", choices=["auto", *LANGUAGES], default=None,
+                   help="language of feedback.txt, results.json and the status (default: the lab's)")
     g.set_defaults(run=cmd_grade)
     s = sub.add_parser("skeleton", help="regenerate the student skeletons from the reference")
     s.add_argument("--check", action="store_true", help="only report skeletons that drifted (exit 1)")
@@ -118,6 +122,8 @@ def parser():
     b.add_argument("--isolation", choices=["auto", "bwrap", "nobody", "rlimits"], default=None,
                    help="store this sandbox choice in autograder.zip (default: auto)")
     b.add_argument("--case-timeout", type=float, default=None, help="store this case timeout in autograder.zip")
+    b.add_argument("--lang", choices=["auto", *LANGUAGES], default=None,
+                   help="store this feedback language in autograder.zip (default: the lab's)")
     b.add_argument("--show-hidden", action="store_true",
                    help="like Otter's show_hidden: hidden tests' feedback (shapes only) visible once grades are published")
     b.set_defaults(run=cmd_build)
@@ -133,7 +139,8 @@ def parser():
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    overrides = {"isolation": getattr(args, "isolation", None), "case_timeout": getattr(args, "case_timeout", None)}
+    overrides = {"isolation": getattr(args, "isolation", None), "case_timeout": getattr(args, "case_timeout", None),
+                 "lang": getattr(args, "lang", None)}
     try:
         settings = config.from_environment().with_overrides(**overrides)
         return args.run(args, settings)

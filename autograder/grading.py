@@ -20,26 +20,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import compare, hidden, intake, text, values
-from .compare import Finding, Mismatch
+from . import compare, hidden, text, values
+from .findings import Finding, Kind, Mismatch, finding
 from .sandbox import wire
 from .sandbox.runner import resolve
 from .sandbox.session import Session
 
-NOT_WRITTEN = "not written yet (raises NotImplementedError)"
-CRASHED = "Python stopped during the call (os._exit, a signal or a resource limit)"
-OUTCOME_UNBOUND = ("counts only when the exact training cases pass: an outcome earns points only for the "
-                   "procedure the docstring describes")
+NOT_WRITTEN = finding(Kind.NOT_WRITTEN)
+CRASHED = finding(Kind.CRASHED)
+OUTCOME_UNBOUND = finding(Kind.UNBOUND)   # a right outcome, from code whose exact cases are wrong
 
 
 @dataclass
 class CaseResult:
     case: object
     passed: bool
-    message: str = ""
+    message: Finding | None = None   # None when it passed
     seconds: float = 0.0
     credit: float = 0.0      # the share of the case earned: 1 when passed; a tuple's right items
     mutated: bool = False    # a right value, but an input was changed in place
+    tainted: bool = False    # a public case judged after hidden inputs entered the sandbox: words of a hidden one
+
+    @property
+    def hidden_words(self):
+        """Its message says only what a hidden case may say (autograder.hidden)."""
+        return self.case.hidden or self.tainted
 
 
 @dataclass
@@ -48,14 +53,17 @@ class SubmissionResult:
     scores: dict                      # question -> points earned
     possible: dict                    # question -> points possible
     cases: list = field(default_factory=list)
-    status: str = "Completed"         # Otter's grading_status column
+    problem: Finding | None = None    # why some of it could not be graded (a module, the sandbox)
     isolation: str = ""
     seconds: float = 0.0
     left: list = field(default_factory=list)   # paths cleanup could not remove
     notes: list = field(default_factory=list)  # intake.Note: what the intake chose
+    refused: Exception | None = None  # "Not graded": why it could not be read (an intake.SubmissionError)
 
-    def __post_init__(self):
-        self.status = text.status(self.status)
+    @property
+    def state(self):
+        """completed | errors | not_graded (the status's kind, never parsed from its words)."""
+        return "not_graded" if self.refused else "errors" if self.problem is not None else "completed"
 
     @property
     def total(self):
@@ -140,10 +148,10 @@ class Grader:
         """A running sandbox with every importable module imported; None, or why not."""
         while not self.session.alive:
             if self.restarts > self.settings.restarts:
-                return "not run: the sandbox had to be restarted too many times"
+                return finding(Kind.NOT_RUN, reason="restarts")
             self.restarts += 1
             if not self.session.start():
-                return "the sandbox did not start"
+                return finding(Kind.NOT_RUN, reason="no_sandbox")
             for module in self.lab.modules:
                 if module in self.broken:
                     continue
@@ -162,10 +170,9 @@ class Grader:
         0.4 s at worst, and 20 times the largest module of the reference); a larger file, or
         one the compiler cannot hold (RecursionError, MemoryError), gets the generic line."""
         if outcome.status == "timeout":
-            return (f"{module}.py took longer than {self.settings.import_timeout:g} s to import: "
-                    f"move demo code under `if __name__ == \"__main__\":`")
+            return finding(Kind.IMPORT, module=module, cause="timeout", seconds=self.settings.import_timeout)
         if outcome.status == "crash":
-            return f"{module}.py stopped Python while importing (sys.exit, os._exit or a resource limit)"
+            return finding(Kind.IMPORT, module=module, cause="crash")
         tree = None
         wanted = outcome.error_type in ("SyntaxError", "IndentationError", "TabError") or (
             outcome.error_type in ("ImportError", "ModuleNotFoundError") and any(m in self.broken for m in self.lab.modules))
@@ -176,7 +183,8 @@ class Grader:
                 if len(source) <= max_parse_bytes:
                     tree = ast.parse(source, f"{module}.py")
         except SyntaxError as exc:   # the parent's own compiler says where
-            return f"{module}.py: {type(exc).__name__}: {text.one_line(exc.msg, 80)} (line {exc.lineno})"
+            return finding(Kind.IMPORT, module=module, cause="syntax", error=type(exc).__name__,
+                           message=text.one_line(exc.msg, 80), line=exc.lineno)
         except (OSError, ValueError, RecursionError, MemoryError):
             tree = None
         nodes = list(ast.walk(tree)) if tree is not None else []
@@ -184,8 +192,8 @@ class Grader:
             node.module for node in nodes if isinstance(node, ast.ImportFrom)}
         upstream = [m for m in self.lab.modules if m in self.broken and m in imported]
         if upstream and outcome.error_type in ("ImportError", "ModuleNotFoundError"):
-            return f"{module}.py imports {upstream[0]}.py, which could not be imported"
-        return f"{module}.py raised {text.exception_name(outcome.error_type)} while importing"
+            return finding(Kind.IMPORT, module=module, cause="upstream", upstream=upstream[0])
+        return finding(Kind.IMPORT, module=module, cause="raised", error=text.exception_name(outcome.error_type))
 
     # -- cases ---------------------------------------------------------------------------
     def plan(self, case):
@@ -199,7 +207,7 @@ class Grader:
         return self.too_early(self.plan(case))
 
     def run(self, case):
-        """(message or None, seconds, whether an input was changed in place) for one case."""
+        """(Finding or None, seconds, whether an input was changed in place) for one case."""
         self.owned = set()
         if self.fatal:
             return self.fatal, 0.0, False
@@ -210,10 +218,10 @@ class Grader:
             if self.fatal:
                 return self.fatal, 0.0, False
         if case.module in self.broken:
-            return f"module {case.module}.py could not be imported: {self.broken[case.module]}", 0.0, False
+            return self.broken[case.module], 0.0, False
         plan = self.plan(case)
         if self.too_early(plan):   # grade's order never asks this; a safeguard, not a path
-            return "not run: a function it is given has cases still to judge", 0.0, False
+            return finding(Kind.NOT_RUN, reason="too_early"), 0.0, False
         placed = values.place(self.session.arena.memory, case.args, case.kwargs)
         self.owned = {name for name, mode in plan["names"].items() if mode == "own"}
         helpers = {name: self.reference_of(name) for name, mode in plan["names"].items() if mode == "call"}
@@ -235,17 +243,16 @@ class Grader:
         return resolve(self.lab.reference(), {"module": module, "attr": attr})
 
     def judge(self, case, outcome, after):
-        """(None when the case passes, else the message for the student in the parent's words;
-        whether the call changed an input in place)."""
+        """(None when the case passes, else its Finding; whether the call changed an input in place)."""
         message = verdict(self, case, outcome)
         if outcome.status != "ok":
             return message, False
         changed = inputs_changed(case, after) or containers_changed(case, getattr(outcome, "changed", []))
         if message is None and changed:
-            return Mutated(f"modified its input {changed} in place (the value it returned is right): "
-                           f"half of {case.name}'s points are deducted, once; inputs must stay unchanged"), True
+            return finding(Kind.MUTATED, argument=changed, credit=1.0), True
         if message is None and case.warning_free and outcome.warnings:
-            return f"raised {warning_text(case, outcome.warnings)}; it must stay warning-free", bool(changed)
+            name, line = warning_text(case, outcome.warnings)
+            return finding(Kind.WARNED, warning=name, line=line), bool(changed)
         return message, bool(changed)   # a wrong or partly right value that changed an input: the deduction too
 
 def verdict(grader, case, outcome):
@@ -253,22 +260,25 @@ def verdict(grader, case, outcome):
     if outcome.status == "error":
         if outcome.error_type == "NotImplementedError":
             return NOT_WRITTEN
-        advice = compare.error_advice(f"{outcome.error_type}: {outcome.error_text}")  # fixed phrases only
-        # the advice is a field: the student's line is shown, never parsed
-        return Finding("", f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text),
-                       "", advice)
+        advice = compare.error_advice(f"{outcome.error_type}: {outcome.error_text}")  # a Mistake by key
+        # the advice is a field: the student's line is shown (public cases), never parsed
+        return finding(Kind.RAISED, mistake=advice, error=text.exception_name(outcome.error_type),
+                       line=student_line(case, outcome.error_text))
     if outcome.status == "timeout":
-        return f"took longer than {case.timeout or grader.settings.case_timeout:g} s: look for a loop that never ends"
+        return finding(Kind.TIMEOUT, seconds=case.timeout or grader.settings.case_timeout)
     if outcome.status == "crash":
-        return outcome.error_text and f"the sandbox stopped: {outcome.error_text}" or CRASHED
+        return finding(Kind.CRASHED, reason="protocol") if outcome.error_text else CRASHED
     try:
         node = values.result_value(outcome.result, outcome.blobs)
-    except ValueError as exc:
-        return f"returned a result that could not be read ({exc})"
+    except ValueError:
+        return finding(Kind.UNREADABLE)
     try:
-        return case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings) or None
+        found = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings)
     except Mismatch as exc:
-        return str(exc)
+        return exc.finding
+    if found is not None and not isinstance(found, Finding):
+        raise TypeError(f"the judge of {case.function} returned {type(found).__name__}, not a Finding or None")
+    return found
 
 
 def containers_changed(case, reported):
@@ -282,24 +292,20 @@ def containers_changed(case, reported):
     return None
 
 
-class Mutated(str):
-    """The message of a case whose value was right but which changed an input in place: it
-    costs a fixed deduction, half of the function's points, once (see `score`)."""
-
-
 def student_line(case, message):
-    """At most one cleaned line of the student's own message, for a public case only."""
+    """At most one cleaned line of the student's own message, for a public case only (None
+    when there is none to show)."""
     if case.hidden or not isinstance(message, str):
-        return ""
-    line = text.one_line(message, text.MESSAGE_LIMIT)
-    return f": {line}" if line else ""
+        return None
+    return text.one_line(message, text.MESSAGE_LIMIT) or None
 
 
 def warning_text(case, warnings):
+    """(the warning's allow-listed name, the student's line or None) of the first warning."""
     first = warnings[0] if isinstance(warnings, list) and warnings else None
     if not (isinstance(first, list) and len(first) == 2):
-        return "a warning"
-    return text.warning_name(first[0]) + student_line(case, first[1])
+        return text.warning_name(None), None
+    return text.warning_name(first[0]), student_line(case, first[1])
 
 
 def serve(helpers, header, blobs):
@@ -350,16 +356,15 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
 
     def judge(case, tainted):
         if time.monotonic() - started > settings.submission_budget:
-            message, seconds, mutated = f"not run: the submission used its {settings.submission_budget:g} s budget", 0.0, False
+            message, seconds, mutated = finding(Kind.NOT_RUN, reason="budget", seconds=settings.submission_budget), 0.0, False
         else:
             message, seconds, mutated = grader.run(case)
-        credit = 1.0 if message is None or isinstance(message, Mutated) else getattr(message, "credit", 0.0)
+        credit = 1.0 if message is None else message.credit
         exact = not getattr(case.check, "bound_to_exact", False)
-        grader.progress.record(case, message is None, (getattr(message, "where", "") or "") if exact and credit < 1 else None)
-        if case.hidden or tainted:   # rebuilt from fixed phrases: nothing measured leaves
+        grader.progress.record(case, message is None, (message.where or "") if exact and credit < 1 else None)
+        if case.hidden or tainted:   # only what a hidden case may say is kept: nothing measured leaves
             message = hidden.rewrite(message, case)
-        results[case.number] = CaseResult(case, message is None, str(message or "") if isinstance(message, Mutated)
-                                          else message or "", seconds, credit, mutated)
+        results[case.number] = CaseResult(case, message is None, message, seconds, credit, mutated, tainted and not case.hidden)
 
     waiting, provisional = [], []    # public cases to run later, (case, own helpers) to check later
 
@@ -390,16 +395,8 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
     finally:
         grader.session.dispose()
     problems = [grader.broken[m] for m in lab.modules if m in grader.broken]
-    status = status_line(grader.fatal or (problems[0] if problems else ""), submission.notes)
-    return SubmissionResult(name, score(prepared, results), lab.points, results, status, strategy.name,
-                            time.monotonic() - started, notes=list(submission.notes))
-
-
-def status_line(problem, notes):
-    """grading_status: "Completed" or "Completed with errors: <problem>", then what the intake
-    chose (autograder.intake), most telling first: one line, cut by text.status."""
-    head = f"Completed with errors: {problem}" if problem else "Completed"
-    return "; ".join([head, *(intake.describe(n) for n in notes)])
+    return SubmissionResult(name, score(prepared, results), lab.points, results, grader.fatal or (problems[0] if problems else None),
+                            strategy.name, time.monotonic() - started, notes=list(submission.notes))
 
 
 def function_points(share, results):

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from .findings import Kind, finding
 from .text import one_line
 
 MAX_ENTRIES = 100_000          # entries listed in a zip or walked in a folder (a zipped venv is ~10,000)
@@ -56,7 +57,21 @@ NOTEBOOK_DEF = re.compile(r"^[ \t]*def[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(", r
 
 
 class SubmissionError(Exception):
-    """A submission that cannot be read at all; the message is one line for the TA."""
+    """A submission that cannot be read at all: a catalogue key ("refused.<key>") and its
+    parameters; str() is the English line (for logs), `describe(words)` any language's."""
+
+    def __init__(self, key: str, **params):
+        self.key, self.params = key, params
+        super().__init__(self.describe())
+
+    def __reduce__(self):   # it crosses to the forked workers by pickle
+        return (refusal, (self.key, self.params))
+
+    def describe(self, words=None) -> str:
+        if words is None:
+            from .catalogue import Catalogue
+            words = Catalogue()
+        return words.say(f"refused.{self.key}", **self.params)
 
 
 class EntryError(Exception):
@@ -72,25 +87,19 @@ class Note:
     detail: str = ""
 
 
-NOTES: dict[str, str] = {   # in the order a status lists them: what changes the grade first
-    "notebook": "your functions {detail} are in the notebook; the grader reads {subject}: move them there",
-    "graded_as": "graded {subject} as {detail}",
-    "skeleton": "set aside {subject}, the untouched skeleton",
-    "unreadable": "could not read {subject} ({detail})",
-    "unwrapped": "unwrapped {subject}",
-    "handout": "ignored the handout's {subject}",
-    "duplicate": "{subject} is a copy of {detail}",
-    "helper_skipped": "did not copy {subject} ({detail})",
-    "unsafe": "ignored an unsafe entry {subject} ({detail})",
-    "litter": "ignored {subject} ({detail})",
-    "listed_only": "looked at only the first {subject} files",
-}
+NOTES = ("notebook", "graded_as", "skeleton", "unreadable", "unwrapped", "handout", "duplicate", "helper_skipped",
+         "unsafe", "litter", "listed_only")   # in the order a status lists them (what changes the grade first);
+# their words are the catalogue's note.<kind>
 ORDER = {kind: i for i, kind in enumerate(NOTES)}
 
 
-def describe(note: Note) -> str:
-    """The line a person reads for `note`."""
-    return NOTES[note.kind].format(subject=note.subject, detail=note.detail)
+def describe(note: Note, words=None) -> str:
+    """The line a person reads for `note`, in the catalogue's words (`words`: a
+    catalogue.Catalogue; default English)."""
+    if words is None:
+        from .catalogue import Catalogue
+        words = Catalogue()
+    return words.say(f"note.{note.kind}", subject=note.subject, detail=note.detail)
 
 
 @dataclass
@@ -108,7 +117,8 @@ class Intake:
         for name in sorted(self.files):
             digest.update(f"{name}\0{len(self.files[name])}\0".encode())
             digest.update(self.files[name])
-        digest.update(json.dumps([sorted(self.problems.items()), [describe(n) for n in self.notes]]).encode())
+        digest.update(json.dumps([sorted((m, repr(f)) for m, f in self.problems.items()),
+                                  [(n.kind, n.subject, n.detail) for n in self.notes]]).encode())
         return digest.hexdigest()
 
     def write(self, into: Path) -> Path:
@@ -204,7 +214,7 @@ def read_file(path: str, limit: int) -> bytes:
 def list_zip(archive: zipfile.ZipFile, label: str) -> tuple[list[Entry], list[Note]]:
     infos = archive.infolist()
     if len(infos) > MAX_ENTRIES:
-        raise SubmissionError(f"{label}: the zip holds {len(infos):,} entries (at most {MAX_ENTRIES:,}); zip only your files")
+        raise SubmissionError("too_many", label=label, count=len(infos), limit=MAX_ENTRIES)
     entries, notes = [], []
     for info in infos:
         name = info.filename.replace("\\", "/")
@@ -244,7 +254,7 @@ def open_zip(source, label: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-        raise SubmissionError(f"{label}: not a readable zip file ({one_line(type(exc).__name__, 40)})") from None
+        raise SubmissionError("not_zip", label=label, error=one_line(type(exc).__name__, 40)) from None
 
 
 # ---------------------------------------------------------------------------- sorting entries
@@ -307,20 +317,23 @@ def same_text(a: bytes, b: str) -> bool:
     return norm(text) == norm(b)
 
 
+def refusal(key: str, params: dict) -> SubmissionError:
+    return SubmissionError(key, **params)
+
+
 # ---------------------------------------------------------------------------- the intake
 def take(source, lab: LabFiles) -> Intake:
     """Find and read the modules of the submission `source` (a folder or a .zip)."""
     source = Path(source)
     if source.is_symlink():
-        raise SubmissionError(f"{clean(source.name)}: a link, not a submission; name the file or folder itself")
+        raise SubmissionError("link", label=clean(source.name))
     if source.is_dir():
         entries, notes = list_folder(source)
         return ordered(choose(entries, notes, lab, lambda entry: zip_in_folder(source, entry)))
     if not source.exists():
-        raise SubmissionError(f"{clean(str(source))}: no such file or folder")
+        raise SubmissionError("no_such", label=clean(str(source)))
     if source.suffix.lower() != ".zip" or not source.is_file():
-        raise SubmissionError(f"{clean(source.name)}: a submission is a folder or a .zip, not a "
-                              f"{clean(source.suffix) or 'file without extension'}")
+        raise SubmissionError("not_a_submission", label=clean(source.name), suffix=clean(source.suffix) or "-")
     with open_zip(source, clean(source.name)) as archive:
         entries, notes = list_zip(archive, clean(source.name))
         return ordered(choose(entries, notes, lab, lambda entry: zip_in_zip(entry), depth=1))
@@ -339,7 +352,7 @@ def zip_in_zip(entry: Entry) -> zipfile.ZipFile:
     try:
         data = entry.read(MAX_INNER_ZIP_BYTES)
     except EntryError as exc:
-        raise SubmissionError(f"{clean(entry.path)} cannot be read from the zip ({exc})") from None
+        raise SubmissionError("inner_unreadable", label=clean(entry.path), why=str(exc)) from None
     return open_zip(io.BytesIO(data), clean(entry.path))
 
 
@@ -394,7 +407,7 @@ def pick(module: str, entries: list[Entry], lab: LabFiles, intake: Intake):
     """(entry, bytes) of the file graded as `module`, or None with intake.problems[module] set."""
     name = f"{module}.py"
     if not entries:
-        intake.problems[module] = f"{name} is missing from the submission"
+        intake.problems[module] = finding(Kind.IMPORT, module=module, cause="missing", file=name)
         return None
     readable, unreadable = [], []
     for entry in sorted(entries, key=lambda e: (e.path.count("/"), e.path)):
@@ -417,14 +430,14 @@ def pick(module: str, entries: list[Entry], lab: LabFiles, intake: Intake):
         distinct = changed or distinct[:1]
     if len(distinct) > 1:
         names = " and ".join(clean(e.path) for e, _ in distinct[:2])
-        intake.problems[module] = f"two different files could be {name}: {names}; submit one"
+        intake.problems[module] = finding(Kind.IMPORT, module=module, cause="ambiguous", file=name, names=names)
         return None
     for entry, why in unreadable:
         if distinct:
             intake.notes.append(Note("unreadable", clean(entry.path), why))
     if not distinct:
         entry, why = unreadable[0]
-        intake.problems[module] = f"{clean(entry.path)} cannot be read ({why}); zip it again without a password"
+        intake.problems[module] = finding(Kind.IMPORT, module=module, cause="unreadable", path=clean(entry.path), why=why)
         return None
     return distinct[0]
 
@@ -456,7 +469,7 @@ def copy_helpers(others: list[Entry], folders: set, intake: Intake) -> None:
 def notebook_code(notebooks: list[Entry], lab: LabFiles, intake: Intake) -> None:
     """A note for each module that is missing or the untouched skeleton while a notebook
     defines its functions (the notebook is read as JSON text, never run)."""
-    waiting = [m for m in lab.modules if m in intake.problems and "missing" in intake.problems[m]
+    waiting = [m for m in lab.modules if m in intake.problems and intake.problems[m].param("cause") == "missing"
                or f"{m}.py" in intake.files and same_text(intake.files[f"{m}.py"], lab.skeletons.get(m, ""))]
     if not waiting or not notebooks:
         return

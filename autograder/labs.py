@@ -73,6 +73,18 @@ class Lab:
             raise ValueError(f"{self.name} has no {name}.py ({path}): {why}")
         return load_file(path, f"_{name}_{self.name}")
 
+    @property
+    def language(self) -> str:
+        """The language its feedback is written in by default (its contract's LANGUAGE)."""
+        contract = getattr(self.spec, "CONTRACT", None)
+        return getattr(contract, "LANGUAGE", None) or getattr(self.spec, "LANGUAGE", None) or "en"
+
+    def words(self, lang: str = "auto"):
+        """The message catalogue in `lang` ("auto": the lab's language), with the lab's own
+        words (solutions/<lab>/catalogue/<lang>.toml) over the engine's."""
+        from .catalogue import Catalogue
+        return Catalogue(self.language if lang in (None, "", "auto") else lang, (self.reference_dir / "catalogue",))
+
     def reference(self):
         """The reference modules, imported under private names in the trusted parent."""
         if self._reference is None:

@@ -13,21 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
-from . import compare, intake
+from . import compare, feedback, intake, text
+from .catalogue import Catalogue, cut, display_width, pad
+from .findings import Finding
 from .grading import function_points
 
 STATUS_COLUMNS = ["total_points_earned", "percent_correct", "grading_status"]
 SOURCE_COLUMN = "source"   # after Otter's columns: the submission's path relative to the common root, escaped
 POINTS_ROW = "points-per-question"
 SCORE_DIGITS = 4           # results.json's scores, and the points a test's text says were lost
-HIDDEN_SUMMARY = "hidden cases (summary)"   # the visible test naming what lost points in hidden cases
 
 
 def write_atomic(path, text):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -50,42 +51,46 @@ def fmt(x):
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-def csv_row(result):
+def csv_row(result, words=None):
+    words = words or Catalogue()
     return {"file": result.name, **result.scores, "total_points_earned": result.total,
-            "percent_correct": result.percent, "grading_status": result.status}
+            "percent_correct": result.percent, "grading_status": status_text(result, words), "state": result.state}
+
+
+def status_text(result, words) -> str:
+    """Otter's grading_status: "Completed", "Completed with errors: <problem>" or "Not graded:
+    <why>", then what the intake chose, most telling first: one line, cut by text.status."""
+    if result.refused is not None:
+        return text.status(words.say("status.not_graded", problem=result.refused.describe(words)))
+    head = (words.say("status.errors", problem=words.finding(result.problem, False)) if result.problem is not None
+            else words.say("status.completed"))
+    return text.status("; ".join([head, *(intake.describe(n, words) for n in result.notes)]))
 
 
 # ---------------------------------------------------------------------------- feedback, by function
 # What a student reads: for each question, then each function that lost points, the points
 # lost, "k of n cases failed", the likely mistake once, one example (a public case with its
-# values, or a hidden case by its shapes only) and where to reread. A message that every case
-# of several functions shares (a module that does not import, nothing written yet) is one line.
-FLOAT_DIGITS = re.compile(r"[-+]?(?:\d+\.\d{3,}|\d\.\d+[eE][-+]?\d+)(?:[eE][-+]?\d+)?")
+# values, or a hidden case without them) and where to reread: a rendering of feedback.py's model.
 SMALL_INPUT = 6  # a public input with at most this many numbers is shown by its values
 
 
 def student_words(text):
     """Point to what students have (the function's docstring, the notebook, the lecture),
-    never to the staff's ASSIGNMENT.md or "the contract"."""
-    for pattern, words in ((r"; the contract says inputs stay unchanged", "; inputs must stay unchanged: work on a copy"),
-                           (r"\(contract: ([^)]*)\)", r"(\1)"),
-                           (r"\bASSIGNMENT\.md\b", "the docstring"), (r"\bthe contract's\b", "the docstring's"),
-                           (r"\bthe contract\b", "the docstring"), (r"\bcontract\b", "docstring")):
+    never to the staff's ASSIGNMENT.md or "the contract" (a lab's own wording may say so)."""
+    for pattern, words in ((r"\(contract: ([^)]*)\)", r"(\1)"), (r"\bASSIGNMENT\.md\b", "the docstring"),
+                           (r"\bthe contract's\b", "the docstring's"), (r"\bthe contract\b", "the docstring"),
+                           (r"\bcontract\b", "docstring")):
         text = re.sub(pattern, words, text)
     return text
 
 
-def hide_values(text):
-    """A message of a hidden case without numbers that could be values (shapes, counts,
-    indices and settings stay)."""
-    return FLOAT_DIGITS.sub("(value hidden)", text)
-
-
 class Namer:
-    """Names of results and arguments as the lab's docstrings and signatures give them."""
+    """Names of results and arguments as the lab's docstrings and signatures give them, and
+    findings in the catalogue's words."""
 
-    def __init__(self, prepared):
+    def __init__(self, prepared, words=None):
         self.prepared, self.cache = prepared, {}
+        self.words = words or Catalogue()
 
     def result_names(self, case):
         if case.result_names:
@@ -104,46 +109,31 @@ class Namer:
             self.cache[case.function] = names
         return self.cache[case.function]
 
-    def words(self, case, text):
-        text = compare.leaf_names(text, self.result_names(case), getattr(case.check, "form", None), case.arg_names)
-        return student_words(text)
+    def where(self, case, path):
+        path = path or "result"
+        head = re.match(r"result((?:\[\d+\])*)$", path)
+        if not head:
+            return path
+        return compare.leaf_name(head.group(1), self.result_names(case), getattr(case.check, "form", None), self.words.say)
 
+    def finding(self, case, found, hidden):
+        """What `found` says of `case` (no likely mistake), in the contract's names."""
+        return student_words(self.words.finding(found, hidden, self.where(case, found.where), name=case.name))
 
-def mistake_of(message):
-    """The likely mistake of a message: a Finding's field, "" for any other message (text
-    is never parsed: a student's own line may say anything)."""
-    return message.mistake if isinstance(message, compare.Finding) else ""
+    def mistake(self, mistake, hidden=False):
+        return student_words(self.words.mistake(mistake, hidden))
 
-
-def what_failed(message, hidden):
-    """The message without its likely mistake; for a hidden case without values."""
-    if isinstance(message, compare.Finding):
-        return str(compare.Finding(message.where, message.brief, "" if hidden else message.detail))
-    text = str(message)
-    return hide_values(text) if hidden else text
-
-
-def short_kind(message):
-    """A few words for a failure without a likely mistake, without numbers that vary from
-    case to case (so that the same failure groups together)."""
-    if isinstance(message, compare.Finding):
-        brief = message.brief
-        kind = ("wrong shape" if brief.startswith("shape") else "nan or inf" if "not finite" in brief
-                else "fails the gradient check" if "gradient check" in brief else "wrong values")
-        return f"{message.where}: {kind}" if message.where else kind
-    text = str(message)
-    if text.startswith("raised "):
-        return "raises " + text[len("raised "):].split(":")[0].split(" (")[0]
-    if text.startswith("module ") and "could not be imported" in text:
-        return text.split(":")[0]
-    if text.startswith("modified its input"):
-        return text.split(";")[0].replace("modified", "modifies")
-    return re.split(r"[;:]\s", text)[0]
-
-
-def failure_kind(message):
-    """The likely mistake of a failure, else a few words for it (see short_kind)."""
-    return mistake_of(message) or short_kind(message)
+    def label(self, case, label):
+        """A Label (feedback.Label) in words: its mistake, else its kind at its item."""
+        if label.mistake is not None:
+            return self.mistake(label.mistake)
+        key = f"kind_short.{label.kind.value}"
+        params = dict(label.params)
+        if self.words.has(key):
+            kind = self.words.say(key, **params)
+        else:
+            kind = self.words.finding(Finding(label.kind, "", tuple(params.items())), True, "result", name=case.name)
+        return (f"{self.where(case, label.where)}: {kind}" if label.where and self.words.has(key) else kind)
 
 
 def format_value(value):
@@ -154,27 +144,27 @@ def format_value(value):
     return repr(value)
 
 
-def describe_call(case, show_values):
+def describe_call(case, show_values, words=None):
     """"sigmoid_grad(z) with z = [-2, 0, 2]" or "with z of shape (30, 40)" (public);
     "sigmoid_grad(z)" (hidden: nothing of the inputs, see autograder.hidden)."""
+    words = words or Catalogue()
     names = list(case.arg_names)[:len(case.args)] + [f"arg{i + 1}" for i in range(len(case.arg_names), len(case.args))]
+    call = f"{case.name}({', '.join(names + list(case.kwargs))})"
     if not show_values:
-        return f"{case.name}({', '.join(names + list(case.kwargs))})"
+        return call
     parts = []
     for name, value in zip(names, case.args):
         small = isinstance(value, np.ndarray) and value.size <= SMALL_INPUT and value.ndim <= 2
-        if show_values and (small or isinstance(value, (int, float, str)) or
-                            (isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value))):
+        if small or isinstance(value, (int, float, str)) or (
+                isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value)):
             parts.append(f"{name} = {format_value(value)}")
         elif isinstance(value, np.ndarray):
-            parts.append(f"{name} of shape {value.shape}")
+            parts.append(words.say("feedback.of_shape", name=name, shape=value.shape))
         elif describe_arg(value):
-            parts.append(f"{name} shaped {describe_arg(value)}")
+            parts.append(words.say("feedback.shaped", name=name, shape=describe_arg(value)))
     for key, value in case.kwargs.items():
-        if show_values:
-            parts.append(f"{key} = {format_value(value)}")
-    call = f"{case.name}({', '.join(names + list(case.kwargs))})"
-    return call + (" with " + ", ".join(parts) if parts else "")
+        parts.append(f"{key} = {format_value(value)}")
+    return call + (" " + words.say("feedback.with_values", values=", ".join(parts)) if parts else "")
 
 
 def describe_arg(value):
@@ -201,22 +191,7 @@ def notebook_parts(lab):
 
 
 def by_function(results):
-    groups = {}
-    for r in results:
-        groups.setdefault(r.case.function, []).append(r)
-    return groups
-
-
-def headline(failed):
-    """(likely mistake, in how many of the failed cases) of a function's failed cases: the
-    most common one, when it explains at least a third of them (a rarer one is more likely a
-    coincidence of one case's numbers); ("", 0) when there is none."""
-    counts = Counter(m for m in map(lambda r: mistake_of(r.message), failed) if m)
-    if counts:
-        mistake, count = counts.most_common(1)[0]
-        if 3 * count >= len(failed):
-            return mistake, count
-    return "", 0
+    return feedback.by_function(results)
 
 
 def group_points(results, per_case, share, all_results=None):
@@ -236,114 +211,95 @@ def group_points(results, per_case, share, all_results=None):
     return max(0.0, raw - mine)
 
 
-def lost_line(name, earned, points, failed, total, what="cases"):
+def lost_line(words, name, earned, points, failed, total, visibility=""):
     """"name: lost X of Y points; k of n cases failed", X = Y - earned as results.json rounds them."""
     earned, points = round(earned, SCORE_DIGITS), round(points, SCORE_DIGITS)
     lost = max(0.0, points - earned)
-    return f"{name}: lost {lost:.3g} of {points:.3g} points; {failed} of {total} {what[:-1] if total == 1 else what} failed"
+    noun = f"feedback.{visibility + '_' if visibility else ''}{'case' if total == 1 else 'cases'}"
+    return words.say("feedback.lost", name=name, lost=lost, points=points, failed=failed, total=total, cases=words.say(noun))
 
 
-def function_block(results, prepared, namer, parts, per_case, visibility="", earned=None):
-    """Lines (at most 5) about one function's failed cases among `results`: points lost,
-    k of n failed, the likely mistake, one example, what to reread and how to check.
-    earned: what `results` earn (default: as if they were all of the function's cases)."""
-    failed = [r for r in results if not r.passed]
-    case = results[0].case
-    what = f"{visibility} cases" if visibility else "cases"
-    points = per_case * len(results)
-    if earned is None:
-        earned = group_points(results, per_case, prepared.shares[case.function])
-    lines = [lost_line(case.name, earned, points, len(failed), len(results), what)]
-    mistake, count = headline(failed)
-    if mistake:
-        lines.append(f"  Likely mistake: {namer.words(case, mistake)}"
-                     + (f" (in {count} of the {len(failed)} failed cases)" if count < len(failed) else ""))
-    others = Counter(failure_kind(r.message) for r in failed if not mistake or mistake_of(r.message) != mistake)
-    if mistake and others:
-        other, n_other = others.most_common(1)[0]
-        if 3 * n_other >= len(failed):
-            lines.append(f"  Also: {namer.words(case, other)} (in {n_other} of the {len(failed)} failed cases)")
-    if any(r.mutated and not str(r.message).startswith("modified its input") for r in results):
-        lines.append(f"  Also: it changed an input in place: half of {case.name}'s points are deducted, once; "
-                     "inputs must stay unchanged")
-    same = [r for r in failed if mistake_of(r.message) == mistake] or failed
-    example = min(same, key=lambda r: (r.case.hidden, r.case.number))
-    shown = example.case
-    text = namer.words(shown, what_failed(example.message, shown.hidden))
-    label = f" ({shown.label})" if shown.label else ""
-    kind = "a hidden case, inputs not shown" if shown.hidden else "a public case"
-    lines.append(f"  Example ({kind}): {describe_call(shown, not shown.hidden)}{label}: {text}")
-    if mistake_of(example.message) and mistake_of(example.message) != mistake:
-        lines[-1] += f". Likely mistake: {namer.words(shown, mistake_of(example.message))}"
-    reread = student_words(case.equation.rstrip(".")) + "; " if case.equation else ""
-    lines.append(f"  Reread: {reread}the docstring of {case.name} and the notebook's {parts.get(case.question, 'part ' + case.question)}.")
-    rerun = "" if shown.hidden else f"; `python checks.py --case {shown.number}` reruns this example"
-    lines.append(f"  Reproduce: `python checks.py {case.question}` runs the public checks of this part{rerun}")
+def function_lines(block, namer, parts):
+    """Lines (at most 6) of one FunctionFeedback: points lost, k of n failed, the likely
+    mistake, one example, what to reread and how to check."""
+    words = namer.words
+    example = block.example
+    case = example.case
+    lines = [lost_line(words, block.name, block.earned, block.points, block.failed, block.total, block.visibility)]
+    if block.headline is not None:
+        mistake = namer.mistake(block.headline)
+        lines.append(words.say("feedback.likely", mistake=mistake) if block.headline_count >= block.failed
+                     else words.say("feedback.likely_some", mistake=mistake, count=block.headline_count, failed=block.failed))
+    if block.also is not None:
+        lines.append(words.say("feedback.also", other=namer.label(case, block.also), count=block.also_count,
+                               failed=block.failed))
+    if block.also_mutated:
+        lines.append(words.say("feedback.also_mutated", name=block.name))
+    what = namer.finding(case, example.finding, example.hidden)
+    label = f" ({case.label})" if case.label else ""
+    key = "feedback.example_hidden" if example.hidden else "feedback.example_public"
+    line = words.say(key, call=describe_call(case, not example.hidden, words), label=label, what=what)
+    if block.example_mistake is not None:
+        line += words.say("feedback.example_mistake", mistake=namer.mistake(block.example_mistake, example.hidden))
+    lines.append(line)
+    equation = words.words.get(f"reread.{case.function}", case.equation) if case.equation else ""
+    reread = student_words(equation.rstrip(".")) + "; " if equation else ""
+    lines.append(words.say("feedback.reread", equation=reread, name=block.name,
+                           part=parts.get(case.question, words.say("feedback.part", question=case.question))))
+    if block.reproduce_case is None:
+        lines.append(words.say("feedback.reproduce", question=case.question))
+    else:
+        lines.append(words.say("feedback.reproduce_case", question=case.question, number=block.reproduce_case))
     return lines
 
 
-def shared_status(groups):
-    """{message: [function, ...]} for messages that are every failed case of two or more
-    functions that failed all their cases with no likely mistake (an unimportable module,
-    nothing written yet, a sandbox that stopped): said once, not once per function."""
-    single = {}
-    for function, results in groups.items():
-        messages = {str(r.message) for r in results}
-        if all(not r.passed for r in results) and len(messages) == 1 and not mistake_of(results[0].message):
-            single.setdefault(messages.pop(), []).append(function)
-    return {m: fs for m, fs in single.items() if len(fs) >= 2}
-
-
-def question_lines(question, results, prepared, namer, parts, counts):
-    """Feedback lines of one question: one status line per shared message, then a block per
+def question_lines(model, namer, parts):
+    """Feedback lines of one QuestionFeedback: one line per shared failure, then a block per
     failing function (never cut)."""
-    groups = by_function(results)
+    words = namer.words
     lines = []
-    status = shared_status(groups)
-    collapsed = {f for fs in status.values() for f in fs}
-    for message, functions in status.items():
-        cases = sum(len(groups[f]) for f in functions)
-        points = sum(prepared.shares[f] for f in functions)
-        names = ", ".join(f.split(".")[1] for f in functions)
-        lines.append(f"  {names}: {student_words(message)}; all {cases} cases failed, {points:.3g} points lost")
-    for function in question.functions:
-        if function in collapsed or function not in groups or all(r.passed for r in groups[function]):
-            continue
-        per_case = prepared.shares[function] / counts[function]
-        lines += ["  " + line for line in function_block(groups[function], prepared, namer, parts, per_case)]
+    for shared in model.shared:
+        names = ", ".join(f.split(".")[1] for f in shared.functions)
+        first = next(c for c in namer.prepared.cases if c.function == shared.functions[0])
+        lines.append(words.say("feedback.shared", names=names, message=namer.finding(first, shared.finding, True),
+                               cases=shared.cases, points=shared.points))
+    for block in model.functions:
+        lines += ["  " + line for line in function_lines(block, namer, parts)]
     return lines
 
 
-def intake_lines(result):
+def intake_lines(result, words):
     """What the intake chose (autograder.intake), one line each."""
-    return [f"  {intake.describe(note)}" for note in result.notes]
+    return [f"  {intake.describe(note, words)}" for note in result.notes]
 
 
-def feedback_text(result, prepared):
-    lines = [f"Submission: {result.name}", f"Score: {result.total:g} / {sum(result.possible.values()):g}",
-             f"Status: {result.status}"]
+def feedback_text(result, prepared, words=None):
+    words = words or Catalogue()
+    model = feedback.submission_feedback(result, prepared)
+    lines = [words.say("feedback.submission", name=result.name),
+             words.say("feedback.score", score=result.total, possible=sum(result.possible.values())),
+             words.say("feedback.status", status=status_text(result, words))]
     if result.notes:
-        lines += ["What the grader took from your submission:", *intake_lines(result)]
+        lines += [words.say("feedback.took"), *intake_lines(result, words)]
     lines.append("")
-    namer, parts = Namer(prepared), notebook_parts(prepared.lab)
-    counts = Counter(c.function for c in prepared.cases)
-    for q in prepared.lab.questions:
-        lines.append(f"{q.name}: {result.scores[q.name]:g} / {q.points:g}")
-        mine = [r for r in result.cases if r.case.question == q.name]
-        lines += question_lines(q, mine, prepared, namer, parts, counts)
+    namer, parts = Namer(prepared, words), notebook_parts(prepared.lab)
+    for q in model.questions:
+        lines.append(words.say("feedback.question", question=q.name, score=q.score, points=q.points))
+        lines += question_lines(q, namer, parts)
     return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------- results.json
-def results_json(result, prepared):
+def results_json(result, prepared, words=None):
     """Gradescope's schema: one test per function and visibility (hidden cases in hidden
-    tests), its output the same text as the function's block in feedback.txt."""
+    tests), its output the same lines as the function's block in feedback.txt."""
+    words = words or Catalogue()
     groups = {}
     for r in result.cases:
         key = (r.case.question, r.case.function, r.case.hidden)
         groups.setdefault(key, []).append(r)
     counts = Counter(c.function for c in prepared.cases)
-    namer, parts = Namer(prepared), notebook_parts(prepared.lab)
+    namer, parts = Namer(prepared, words), notebook_parts(prepared.lab)
     tests, functions, hidden_losses = [], {}, {}
     for (question, function, hidden), group in groups.items():
         per_case = prepared.shares[function] / counts[function]
@@ -351,47 +307,51 @@ def results_json(result, prepared):
         visibility = "hidden" if hidden else "public"
         earned = group_points(group, per_case, prepared.shares[function],
                               [r for r in result.cases if r.case.function == function])
+        block = feedback.function_feedback(group, per_case, earned, visibility)
         tests.append({
-            "name": f"{question}: {function.split('.')[1]} ({visibility} cases)",
+            "name": f"{question}: {function.split('.')[1]} ({words.say('feedback.' + visibility + '_cases')})",
             "score": round(earned, SCORE_DIGITS),
             "max_score": round(per_case * len(group), SCORE_DIGITS),
             "visibility": "hidden" if hidden else "visible",
-            "output": ("\n".join(function_block(group, prepared, namer, parts, per_case, visibility, earned)) if failed
-                       else f"all {len(group)} {visibility} cases passed"),
+            "output": ("\n".join(function_lines(block, namer, parts)) if failed
+                       else words.say("feedback.all_passed", count=len(group), cases=words.say(f"feedback.{visibility}_cases"))),
         })
         if hidden and failed:
             hidden_losses.setdefault(question, []).append(
-                lost_line(function.split(".")[1], earned, per_case * len(group), len(failed), len(group), "hidden cases"))
+                lost_line(words, function.split(".")[1], earned, per_case * len(group), len(failed), len(group), "hidden"))
         total = functions.setdefault(function, [0.0, prepared.shares[function]])
         total[0] += earned
     for question, lines in hidden_losses.items():   # visible even when hidden tests are not (show_hidden off)
         first = next(i for i, t in enumerate(tests) if t["name"].startswith(f"{question}: "))
-        tests.insert(first, {"name": f"{question}: {HIDDEN_SUMMARY}", "score": 0.0, "max_score": 0.0,
+        tests.insert(first, {"name": f"{question}: {words.say('feedback.hidden_summary')}", "score": 0.0, "max_score": 0.0,
                              "visibility": "visible", "status": "failed",
-                             "output": "Hidden cases that lost points (their values are not shown):\n" + "\n".join(lines)})
-    intake_text = "".join(f"\n{line}" for line in intake_lines(result))
+                             "output": words.say("feedback.hidden_summary_head") + "\n" + "\n".join(lines)})
+    intake_text = "".join(f"\n{line}" for line in intake_lines(result, words))
     return {"score": result.total, "tests": tests,
-            "output": f"Graded in a {result.isolation} sandbox. Status: {result.status}" + intake_text,
-            "extra_data": {"scores": result.scores, "isolation": result.isolation,
+            "output": words.say("feedback.graded_in", isolation=result.isolation, status=status_text(result, words)) + intake_text,
+            "extra_data": {"scores": result.scores, "isolation": result.isolation, "state": result.state,
                            "functions": {f: {"earned": round(e, 4), "points": round(p, 4)} for f, (e, p) in functions.items()}}}
 
 
 # ---------------------------------------------------------------------------- terminal
-def table(questions, rows, isolation=""):
+def table(questions, rows, isolation="", words=None):
+    """The terminal table: columns aligned by display width (Hangul takes two columns)."""
+    words = words or Catalogue()
     names = [q.name for q in questions]
-    header = ["file", *names, "total", "status"]
-    body = [[r["file"], *[fmt(r[n]) for n in names], fmt(r["total_points_earned"]), short_status(r["grading_status"])] for r in rows]
-    body.insert(0, ["(points)", *[fmt(q.points) for q in questions], fmt(sum(q.points for q in questions)), ""])
-    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+    header = [words.say("table.file"), *names, words.say("table.total"), words.say("table.status")]
+    body = [[str(r["file"]), *[fmt(r[n]) for n in names], fmt(r["total_points_earned"]), short_status(str(r["grading_status"]))]
+            for r in rows]
+    body.insert(0, [words.say("table.points"), *[fmt(q.points) for q in questions], fmt(sum(q.points for q in questions)), ""])
+    widths = [max(display_width(row[i]) for row in [header, *body]) for i in range(len(header))]
     widths[-1] = min(widths[-1], 60)
-    line = lambda row: "  ".join(str(c)[:w].ljust(w) if i in (0, len(row) - 1) else str(c).rjust(w)
+    line = lambda row: "  ".join(pad(cut(c, w), w) if i in (0, len(row) - 1) else pad(c, w, right=True)
                                  for i, (c, w) in enumerate(zip(row, widths)))
     out = [line(header), line(["-" * w for w in widths]), *map(line, body)]
     return "\n".join(out)
 
 
 def short_status(status):
-    return status if len(status) <= 60 else status[:57] + "..."
+    return status if display_width(status) <= 60 else cut(status, 57) + "..."
 
 
 # ---------------------------------------------------------------------------- report.png
@@ -416,23 +376,28 @@ def question_colors(questions):
 def submission_failures(result, namer, questions=()):
     """{(function name, what went wrong)} of one submission: one entry per failing function
     (its most common likely mistake, else its most common failure), so that one submission
-    counts at most once per function. Functions that share one status (a module that does not
-    import, nothing written yet) make one entry: ("every function of backprop, training", ...)."""
+    counts at most once per function. Functions that share one finding (a module that does
+    not import, nothing written yet) make one entry: ("every function of backprop, training", ...)."""
     out = set()
     groups = by_function(result.cases)
-    for message, functions in shared_status(groups).items():
+    for shared in feedback.shared_failures(groups, namer.prepared.shares):
+        functions = shared.functions
         whole = [q.name for q in questions if set(q.functions) <= set(functions)]
         rest = [f.split(".")[1] for f in functions if not any(f in q.functions for q in questions if q.name in whole)]
-        names = ", ".join(([f"every function of {', '.join(whole)}"] if whole else []) + rest)
-        out.add((names, short_kind(message)))
+        names = ", ".join(([namer.words.say("report.every_function_of", questions=", ".join(whole))] if whole else []) + rest)
+        case = groups[functions[0]][0].case
+        out.add((names, namer.label(case, feedback.label_of(shared.finding, True))))
         for function in functions:
             groups.pop(function)
     for function, group in groups.items():
         failed = [r for r in group if not r.passed]
         if failed:
-            kinds = Counter(namer.words(r.case, failure_kind(r.message)) for r in failed)
-            mistake, _ = headline(failed)
-            kind = namer.words(failed[0].case, mistake) if mistake else kinds.most_common(1)[0][0]
+            mistake, _ = feedback.headline(failed)
+            if mistake is not None:
+                kind = namer.mistake(mistake)
+            else:
+                labels = Counter(feedback.label_of(r.message, r.hidden_words) for r in failed)
+                kind = namer.label(failed[0].case, labels.most_common(1)[0][0])
             out.add((function.split(".")[1], kind))
     return out
 
@@ -448,7 +413,7 @@ def wrap_label(text, width=LABEL_WIDTH, lines=2):
     return "\n".join(wrapped)
 
 
-def report_data(prepared, results):
+def report_data(prepared, results, words=None):
     """What report.png shows, as plain data: the histogram's bins and counts; one bar per case
     (x, pass rate, colour), grouped by function with a gap between functions; the functions'
     labels and where they sit; the top failures as "function: likely mistake (n submissions)"."""
@@ -480,18 +445,19 @@ def report_data(prepared, results):
             functions.append({"name": function.split(".")[1], "x": (start + x - 1) / 2, "question": q.name,
                               "cases": len(mine)})
             x += 1  # a gap between functions
-    namer = Namer(prepared)
+    words = words or Catalogue()
+    namer = Namer(prepared, words)
     failures = Counter()
     for result in results:
         failures.update(submission_failures(result, namer, lab.questions))
-    top = [f"{name}: {kind} ({n} submission{'s' if n != 1 else ''})"
+    top = [words.say("report.failure", name=name, kind=kind, count=n, s="s" if n != 1 else "")
            for (name, kind), n in sorted(failures.items(), key=lambda item: (-item[1], item[0]))[:TOP_FAILURES]]
-    return {"title": f"{lab.name}: scores of {len(results)} submissions", "totals": totals, "edges": edges,
+    return {"title": words.say("report.title", lab=lab.name, count=len(results)), "totals": totals, "edges": edges,
             "counts": [int(c) for c in counts], "bars": bars, "functions": functions, "colors": colors,
             "top_failures": top}
 
 
-def report_figure(prepared, results):
+def report_figure(prepared, results, words=None):
     """The matplotlib figure of report.png (see report_data)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -499,31 +465,32 @@ def report_figure(prepared, results):
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
-    data = report_data(prepared, results)
+    words = words or Catalogue()
+    data = report_data(prepared, results, words)
     fig, axes = plt.subplots(3, 1, figsize=(12, 12), gridspec_kw={"height_ratios": [1, 1.3, 0.9]})
     axes[0].hist(data["totals"], bins=data["edges"], color=PALETTE[0], edgecolor="white")
-    axes[0].set(title=data["title"], xlabel="total points", ylabel="submissions")
+    axes[0].set(title=data["title"], xlabel=words.say("report.total_points"), ylabel=words.say("report.submissions"))
     axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
     bars = data["bars"]
     axes[1].bar([b["x"] for b in bars], [b["rate"] for b in bars], color=[b["color"] for b in bars], width=1.0)
-    axes[1].set(title="pass rate of every case, grouped by function (colour = question)", ylabel="pass rate",
+    axes[1].set(title=words.say("report.pass_rates"), ylabel=words.say("report.pass_rate"),
                 ylim=(0, 1.22), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0], xlim=(-1, (bars[-1]["x"] + 1) if bars else 1))
     axes[1].set_xticks([f["x"] for f in data["functions"]], [f["name"] for f in data["functions"]],
                        rotation=90, fontsize=7)
     axes[1].legend(handles=[Patch(color=c, label=q) for q, c in data["colors"].items()],
                    ncol=min(len(data["colors"]), 8), fontsize=8, loc="upper center", frameon=False)
     axes[2].axis("off")
-    axes[2].set_title("most common failures (each submission counted once per function)")
-    text = "\n".join(wrap_label(line) for line in data["top_failures"]) or "no failures"
+    axes[2].set_title(words.say("report.common"))
+    text = "\n".join(wrap_label(line) for line in data["top_failures"]) or words.say("report.no_failures")
     axes[2].text(0, 1, text, va="top", fontsize=8, transform=axes[2].transAxes)
     fig.tight_layout()
     return fig
 
 
-def report_png(path, prepared, results):
+def report_png(path, prepared, results, words=None):
     """Score histogram, pass rate of every case by function, and the most common failures."""
     import matplotlib.pyplot as plt
-    fig = report_figure(prepared, results)
+    fig = report_figure(prepared, results, words)
     tmp = Path(path).with_name(".report.tmp.png")
     fig.savefig(tmp, dpi=90)
     plt.close(fig)

@@ -16,6 +16,7 @@ Gradient checks use the engine's settings (gradcheck_h, gradcheck_tol: autograde
 """
 
 LAB = "lab17_backprop"
+LANGUAGE = "ko"   # feedback, results.json, the status and checks.py speak Korean unless told otherwise (--lang)
 
 MODULES = ["tlu", "activations", "mlp", "backprop"]   # in import order
 

@@ -32,6 +32,7 @@ from autograder.cases import (Case, Matches, MatchesCallableGradient, MatchesDer
                               MatchesGradient, Satisfies)
 from autograder.compare import (ARRAY0, FLOAT_ARRAY, INT_ARRAY, PAIRS, SCALAR, SEQUENCE,
                                 tuple_of)
+from autograder.findings import Kind, finding
 from autograder.labs import Question, load_file
 from autograder.values import Callable
 
@@ -468,17 +469,16 @@ def part_e(reference, settings):
         on them must classify XOR with a loss below 0.01 (the reported curve proves nothing)."""
         *weights, losses = leaves
         if len(losses) != epochs:
-            return f"losses has {len(losses)} entries, expected one per epoch ({epochs})"
+            return finding(Kind.ITEMS, "result[2]", got=len(losses), expected=epochs, unit="epochs")
         params = list(zip(weights[0::2], weights[1::2]))
         shapes = [(W.shape, b.shape) for W, b in params]
         if shapes != [((4, 2), (4,)), ((2, 4), (2,))]:
-            return f"params: shapes {shapes}, expected those of init_params([2, 4, 2])"
+            return finding(Kind.OUTCOME, "result[0]", check="xor_shapes")
         with np.errstate(all="ignore"):
             out, _ = reference["mlp"].mlp_forward(xor_X, params, ["tanh", "softmax"])
             loss = reference["backprop"].cross_entropy(out, xor_y)
         if not np.isfinite(loss) or loss >= 0.01 or np.any(np.argmax(out, axis=1) != xor_y):
-            return (f"the returned params do not solve XOR: their loss is {loss:.3g} (a correct loop "
-                    f"reaches below 0.01 in {epochs} epochs at lr 0.5)")
+            return finding(Kind.OUTCOME, "result[0]", check="xor_unsolved", loss=float(loss), epochs=epochs)
         return None
 
     for seed in (2, 4):
