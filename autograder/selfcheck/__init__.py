@@ -34,7 +34,7 @@ from .. import config
 ENGINE = Path(__file__).resolve().parents[1]
 LIBRARY = "checklib"
 DATA = "public_cases.json"
-COPIED = ("compare.py", "text.py")   # byte-for-byte copies of the engine's modules
+COPIED = ("compare.py", "text.py", "findings.py", "catalogue/__init__.py")   # byte-for-byte copies of the engine's modules
 # (engine file, top-level names) put together into checklib/judges.py. Left out on purpose: the
 # engine's loops of central differences (gradcheck.central_difference, cases.numgrad_*), which
 # would show students numerical_gradient's solution; the judges that call them get their values
@@ -45,10 +45,9 @@ EXTRACTED = (
                   "MatchesCallableGradient", "DIFFERENCING", "ROUNDED_BACK", "Satisfies")),
     ("values.py", ("Value", "MISSING", "Callable", "walk_arrays")),
     ("sandbox/runner.py", ("resolve",)),
-    ("grading.py", ("NOT_WRITTEN", "inputs_changed", "argument_name", "Grader.judge", "verdict", "containers_changed",
-                    "Mutated?", "student_line", "warning_text")),
-    ("report.py", ("FLOAT_DIGITS", "SMALL_INPUT", "student_words", "hide_values", "mistake_of", "what_failed",
-                   "format_value", "describe_call")),
+    ("grading.py", ("NOT_WRITTEN", "CRASHED", "inputs_changed", "argument_name", "Grader.judge", "verdict",
+                    "containers_changed", "student_line", "warning_text")),
+    ("report.py", ("SMALL_INPUT", "student_words", "format_value", "describe_call")),
 )
 JUDGES_HEADER = '''"""The grader's judges, copied from its source by `python -m autograder.selfcheck`: do not edit.
 
@@ -61,7 +60,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import compare, text
-from .compare import Finding, Mismatch
+from .catalogue import Catalogue
+from .findings import Finding, Kind, Mismatch, Mistake, finding, known
 
 values = gradcheck = sys.modules[__name__]   # the engine's `values.walk_arrays`, `gradcheck.relative_error`
 DIAGNOSES = {}   # (x as float64 bytes, h, kind, direction) -> the public case's value of that way of differencing
@@ -135,14 +135,30 @@ def judges_source():
     return header + "\n\n" + "\n\n\n".join(chunks) + "\n"
 
 
-def library_files():
+def library_files(lab=None):
     """{path in the handout: text} of checklib/."""
     files = {f"{LIBRARY}/{name}": (ENGINE / name).read_text() for name in COPIED}
+    files.update(catalogue_files(lab))
     files[f"{LIBRARY}/judges.py"] = judges_source()
     files[f"{LIBRARY}/runner.py"] = (Path(__file__).with_name("runner.py")).read_text()
     files[f"{LIBRARY}/__init__.py"] = ('"""The grader\'s own judging code, copied into the handout by '
                                        '`python -m autograder.selfcheck`: do not edit."""\n'
                                        "from .runner import *  # noqa: F401,F403\n")
+    return files
+
+
+def catalogue_files(lab):
+    """checklib/catalogue/<lang>.json: the engine's words and the lab's, flattened (the
+    self-check reads JSON: tomllib needs Python 3.11). A lab's words for its known mistakes
+    are left out (what ships of them is public_cases.json's wording, see encode_check)."""
+    from ..catalogue import HERE, LANGUAGES, load
+    files = {}
+    for lang in LANGUAGES:
+        words = dict(load(str(HERE / f"{lang}.toml")))
+        if lab is not None:
+            own = load(str(lab.reference_dir / "catalogue" / f"{lang}.toml"))
+            words.update({k: v for k, v in own.items() if not k.startswith("known.")})
+        files[f"{LIBRARY}/catalogue/{lang}.json"] = json.dumps(words, ensure_ascii=False, indent=0, sort_keys=True) + "\n"
     return files
 
 
@@ -264,6 +280,7 @@ def public_data(lab, settings=config.DEFAULTS):
         cases.append(record)
     head = {
         "lab": lab.name,
+        "lang": lab.language,
         "questions": {q.name: {"part": parts[q.name], "points": q.points, "functions": list(q.functions)}
                       for q in lab.questions},
         "modules": list(lab.modules),
@@ -303,7 +320,7 @@ def handout_files(lab, settings=config.DEFAULTS):
     contract.py (its handout is written by hand)."""
     if not (lab.reference_dir / "contract.py").exists():
         return {}
-    return {**library_files(), **test_files(lab_contract(lab)), DATA: public_data(lab, settings)}
+    return {**library_files(lab), **test_files(lab_contract(lab)), DATA: public_data(lab, settings)}
 
 
 def drift(lab, settings=config.DEFAULTS):

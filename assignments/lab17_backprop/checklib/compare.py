@@ -6,9 +6,9 @@ the contract allows (ndarray or not, shape, dtype kind, finite), then the number
 first index that differs, and a likely mistake when one matches (transposed, off by a
 constant factor, sign flipped, wrong only at z = 0, or a named mistake of the lab's).
 
-A judge's message is a `Finding`: the full text (with values, for public cases and the TA),
-which also knows its parts, so that feedback can show a hidden case without its values.
-`leaf_names` puts a message in the contract's words (dW, grads[1][0], losses) and
+A judge's verdict is a `Finding` (autograder.findings): data, which the message catalogue
+renders in the reader's language, with values for a public case and without for a hidden one.
+`leaf_name` names a returned item in the contract's words (dW, grads[1][0], losses) and
 `error_advice` turns an exception raised by student code into advice about its shapes.
 """
 import re
@@ -16,39 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .findings import Finding, Kind, Mismatch, Mistake, finding, mistake
 
-class Mismatch(Exception):
-    """A returned value that is not what the contract asks for; the message says why."""
-
-
-class Finding(str):
-    """A judge's message: "where: brief; detail. Likely mistake: mistake".
-
-    where: the returned item ("result[1]", "grads[0][0]"); brief: what is wrong, with no value
-    of the case's inputs or expected result (shapes, counts and indices only); detail: the
-    numbers (largest errors, expected beside got); mistake: the likely mistake, or "".
-    str(finding) is the full text; `without_values()` is safe to show for a hidden case.
-    """
-
-    def __new__(cls, where, brief, detail="", mistake="", credit=0.0):
-        text = (f"{where}: " if where else "") + brief + (f"; {detail}" if detail else "") \
-            + (f". Likely mistake: {mistake}" if mistake else "")
-        self = super().__new__(cls, text)
-        self.where, self.brief, self.detail, self.mistake = where, brief, detail, mistake
-        self.credit = credit   # the share of the case still earned (the right items of a tuple)
-        return self
-
-    def __reduce__(self):  # results cross from the forked workers by pickle
-        return (Finding, (self.where, self.brief, self.detail, self.mistake, self.credit))
-
-    def with_mistake(self, mistake):
-        return Finding(self.where, self.brief, self.detail, mistake or self.mistake, self.credit)
-
-    def with_credit(self, credit):
-        return Finding(self.where, self.brief, self.detail, self.mistake, credit)
-
-    def without_values(self):
-        return Finding(self.where, self.brief, "", self.mistake, self.credit)
+__all__ = ["Finding", "Kind", "Mismatch", "Mistake"]
 
 
 @dataclass(frozen=True)
@@ -76,34 +46,33 @@ def plain(node, form, where):
     """The ndarray inside `node`, checked against `form` (raises Mismatch)."""
     tag, data = node.tag, node.data
     if tag == "missing":
-        raise Mismatch(f"{where}: nothing came back")
+        raise Mismatch(finding(Kind.MISSING, where))
     if tag == "object":
-        raise Mismatch(f"{where}: returned an object that is not a number or an ndarray")
+        raise Mismatch(finding(Kind.OBJECT, where))
     kind = form.kind
     if kind in ("float_array", "int_array"):
         if tag != "nd":
-            raise Mismatch(f"{where}: returned a {describe_tag(tag)}, expected an ndarray")
+            raise Mismatch(finding(Kind.TYPE, where, got=describe_tag(tag), wanted="ndarray"))
         wanted = "f" if kind == "float_array" else "iu"
         if data.dtype.kind not in wanted:
-            raise Mismatch(f"{where}: dtype {data.dtype}, expected "
-                           + ("a float dtype (float64)" if kind == "float_array" else "an integer dtype"))
+            raise Mismatch(finding(Kind.DTYPE, where, got=str(data.dtype), wanted="float" if kind == "float_array" else "int"))
         return data
     if kind == "array0":
         if tag not in ("nd", "npscalar") or data.shape != ():
-            raise Mismatch(f"{where}: returned a {describe_tag(tag)} of shape {shape_of(node)}, expected a 0-d result")
+            raise Mismatch(finding(Kind.TYPE, where, got=describe_tag(tag), shape=shape_of(node), wanted="array0"))
         return data
     if kind in ("scalar", "int"):
         if tag not in ("float", "int", "npscalar", "nd") or data.shape != ():
-            raise Mismatch(f"{where}: returned a {describe_tag(tag)}, expected a single number")
+            raise Mismatch(finding(Kind.TYPE, where, got=describe_tag(tag), wanted="number"))
         if kind == "int" and data.dtype.kind not in "iu":
-            raise Mismatch(f"{where}: returned {data.dtype}, expected an integer")
+            raise Mismatch(finding(Kind.DTYPE, where, got=str(data.dtype), wanted="int"))
         return data
     if kind == "sequence":
         if tag == "nd" and data.ndim == 1:
             return data
         if tag in ("list", "tuple"):
             return np.array([plain(item, SCALAR, f"{where}[{i}]") for i, item in enumerate(node.items)], dtype=float)
-        raise Mismatch(f"{where}: returned a {describe_tag(tag)}, expected a list or a 1-D array")
+        raise Mismatch(finding(Kind.TYPE, where, got=describe_tag(tag), wanted="sequence"))
     raise ValueError(f"no plain form {kind!r}")
 
 
@@ -120,17 +89,17 @@ def flatten(node, form, where="result"):
     """[(where, ndarray)] for every leaf of node, in a fixed order, checked against form."""
     if form.kind == "pairs":
         if not node.is_sequence:
-            raise Mismatch(f"{where}: returned a {describe_tag(node.tag)}, expected a list of (W, b) pairs")
+            raise Mismatch(finding(Kind.TYPE, where, got=describe_tag(node.tag), wanted="pairs"))
         leaves = []
         for i, pair in enumerate(node.items):
             if not pair.is_sequence or len(pair.items) != 2:
-                raise Mismatch(f"{where}[{i}]: expected a pair (2-tuple)")
+                raise Mismatch(finding(Kind.PAIR, f"{where}[{i}]"))
             leaves += [(f"{where}[{i}][{j}]", plain(pair.items[j], FLOAT_ARRAY, f"{where}[{i}][{j}]")) for j in range(2)]
         return leaves
     if form.kind == "tuple":
         if not node.is_sequence or len(node.items) != len(form.items):
-            raise Mismatch(f"{where}: expected a tuple of {len(form.items)} items, got "
-                           + (f"{len(node.items)} items" if node.is_sequence else f"a {describe_tag(node.tag)}"))
+            raise Mismatch(finding(Kind.ITEMS, where, got=len(node.items) if node.is_sequence else None,
+                                   got_type=describe_tag(node.tag), expected=len(form.items), unit="items"))
         leaves = []
         for i, (item, sub) in enumerate(zip(node.items, form.items)):
             leaves += flatten(item, sub, f"{where}[{i}]")
@@ -151,20 +120,19 @@ def expected_leaves(value, form, where="result"):
 
 
 def first_bad_index(bad):
-    index = tuple(int(i) for i in np.argwhere(bad)[0])
-    return index if index else "()"
+    return tuple(int(i) for i in np.argwhere(bad)[0])
 
 
 def numbers_differ(got, expected, rtol, atol, where):
     """None when got matches expected, else a `Finding` that explains the difference."""
     got = np.asarray(got)
     if got.shape != expected.shape:
-        hint = " (the transpose of the expected shape)" if got.shape == expected.T.shape and got.ndim == 2 else ""
-        return Finding(where, f"shape {got.shape}, expected {expected.shape}{hint}")
+        hint = "transposed" if got.shape == expected.T.shape and got.ndim == 2 else ""
+        return finding(Kind.SHAPE, where, got=got.shape, expected=expected.shape, hint=hint)
     got_f = got.astype(float)
     if not np.all(np.isfinite(got_f)) and np.all(np.isfinite(expected)):
         bad = ~np.isfinite(got_f)
-        return Finding(where, f"{int(bad.sum())} value(s) are not finite (nan or inf), first at index {first_bad_index(bad)}")
+        return finding(Kind.NOT_FINITE, where, count=int(bad.sum()), index=first_bad_index(bad))
     with np.errstate(all="ignore"):
         close = np.isclose(got_f, expected, rtol=rtol, atol=atol, equal_nan=True)
         if close.all():
@@ -172,21 +140,18 @@ def numbers_differ(got, expected, rtol, atol, where):
         err = np.abs(got_f - expected)
         rel = np.where(expected != 0, err / np.where(expected != 0, np.abs(expected), 1.0), np.nan)
         wrong_rel = np.where(close, np.nan, rel)
-        rel_text = f"{np.nanmax(wrong_rel):.3g}" if np.any(np.isfinite(wrong_rel)) else "n/a (expected 0)"
+        max_rel = float(np.nanmax(wrong_rel)) if np.any(np.isfinite(wrong_rel)) else None
     index = tuple(int(i) for i in np.argwhere(~close)[0])
-    shown = index if index else "()"
-    return Finding(where, f"{int((~close).sum())} of {close.size} values differ",
-                   f"max abs error {np.nanmax(err):.3g}, max rel error {rel_text}; first at index {shown}: "
-                   f"expected {expected[index]:.6g}, got {got_f[index]:.6g}")
+    return finding(Kind.VALUES, where, wrong=int((~close).sum()), size=int(close.size), max_abs=float(np.nanmax(err)),
+                   max_rel=max_rel, index=index, expected=float(expected[index]), got=float(got_f[index]))
 
 
-TRANSPOSED, SIGN_FLIPPED, ALL_ZERO = "the result is transposed", "the sign is flipped", "every value is 0"
-ONLY_AT_ZERO = "wrong only where z = 0: check the tie (< against <=)"
-NAMED_GUESSES = frozenset({TRANSPOSED, SIGN_FLIPPED, ALL_ZERO, ONLY_AT_ZERO})   # likely_mistake's fixed phrases
+TRANSPOSED, SIGN_FLIPPED, ALL_ZERO = Mistake("transposed"), Mistake("sign_flipped"), Mistake("all_zero")
+ONLY_AT_ZERO = Mistake("only_at_zero")
 
 
 def likely_mistake(got, expected, rtol, atol, factors=(), zero_mask=None):
-    """A guess at a common mistake that turns expected into got, or None."""
+    """A guess at a common mistake that turns expected into got (a Mistake), or None."""
     got = np.asarray(got, dtype=float)
     if got.ndim == 2 and got.shape == expected.T.shape and got.shape != expected.shape:
         if np.allclose(got, expected.T, rtol=rtol, atol=atol):
@@ -211,10 +176,10 @@ def likely_mistake(got, expected, rtol, atol, factors=(), zero_mask=None):
         if abs(c - 1) > 1e-6 and np.allclose(got, c * expected, rtol=max(rtol, 1e-9), atol=atol):
             for name, value in factors:
                 if np.isclose(c, value, rtol=1e-6):
-                    return f"off by a factor of {name}"
+                    return mistake("factor", name=name)
                 if np.isclose(c, 1.0 / value, rtol=1e-6):
-                    return f"off by a factor of 1/{name}"
-            return f"off by a constant factor of {c:.4g}"
+                    return mistake("factor", name=f"1/{name}")
+            return mistake("constant_factor", named=False, value=float(c))
     return None
 
 
@@ -238,54 +203,37 @@ def result_names_from_doc(doc):
     return ()
 
 
-RESULT_PATH = re.compile(r"\bresult((?:\[\d+\])*)(?=[\[:])|\bresult((?:\[\d+\])+)")
-ARGUMENT_PATH = re.compile(r"\b(?:input )?argument (\d+)((?:\[\d+\])*)")
-
-
-def leaf_name(path, names, form):
+def leaf_name(path, names, form, say):
     """"result" + path ("[1][0]") in the contract's words: dW, grads[1][0], losses, cache[0][1].
-    Unnamed items stay positional but readable: "item 1 of the result"."""
+    Unnamed items stay positional but readable, in the catalogue's words (`say(key, **params)`):
+    "item 1 of the result"."""
     indices = [int(i) for i in re.findall(r"\[(\d+)\]", path)]
     rest = lambda k: "".join(f"[{i}]" for i in indices[k:])
     if form is not None and form.kind == "tuple":
         if names and len(names) == len(form.items) and indices:
-            return names[indices[0]] + rest(1) if indices[0] < len(names) else f"item {indices[0]} of the result"
+            return names[indices[0]] + rest(1) if indices[0] < len(names) else say("where.item", item=indices[0])
     elif len(names) == 1:
         return names[0] + rest(0)
     if not indices:
         return "result"
     if form is not None and form.kind == "pairs" and len(indices) == 2:
-        return f"{'Wb'[indices[1]] if indices[1] < 2 else 'item ' + str(indices[1])} of layer {indices[0] + 1} in the result"
+        return say("where.layer", item="Wb"[indices[1]] if indices[1] < 2 else str(indices[1]), layer=indices[0] + 1)
     if len(indices) == 1:
-        return f"item {indices[0]} of the result"
-    return f"item {rest(0)} of the result"
-
-
-def leaf_names(text, names=(), form=None, arg_names=()):
-    """`text` with "result[1][0]" and "argument 2[0][0]" replaced by the contract's names."""
-    def result(match):
-        return leaf_name(match.group(1) or match.group(2) or "", tuple(names), form)
-
-    def argument(match):
-        k = int(match.group(1)) - 1
-        name = arg_names[k] if 0 <= k < len(arg_names) else f"argument {k + 1}"
-        return f"input {name}{match.group(2)}" if match.group(0).startswith("input") else f"{name}{match.group(2)}"
-    return ARGUMENT_PATH.sub(argument, RESULT_PATH.sub(result, str(text)))
+        return say("where.item", item=indices[0])
+    return say("where.item", item=rest(0))
 
 
 def error_advice(error):
-    """Advice for an exception text raised by student code ("ValueError: operands could not be
-    broadcast together with shapes (4,3) (4,)"), from what the error says, or ""."""
+    """Advice (a Mistake) for an exception text raised by student code ("ValueError: operands
+    could not be broadcast together with shapes (4,3) (4,)"), from what the error says, or None."""
     error = str(error)
     shapes = [tuple(int(n) for n in re.findall(r"\d+", s)) for s in re.findall(r"\(([\d,\s]*)\)", error)]
     if "could not be broadcast" in error:
         if len(shapes) >= 2 and any(len(a) == len(b) + 1 and a[:-1] == b for a in shapes for b in shapes):
-            return ("a sum or max over the last axis lost that axis, so it no longer lines up with the rows: "
-                    "keep it with keepdims=True (or index with [:, None])")
-        return "two arrays of shapes that do not fit were combined elementwise: print their shapes and compare them with the docstring"
+            return Mistake("keepdims")
+        return Mistake("broadcast")
     if "matmul" in error or "not aligned" in error or "mismatch in its core dimension" in error:
-        return ("the shapes of a matrix product do not fit: compare each factor's shape with the docstring "
-                "and check which one needs a transpose")
+        return Mistake("matmul")
     if "index" in error and "out of bounds" in error:
-        return "an index runs past the end of an axis: check which axis each index is meant for"
-    return ""
+        return Mistake("index")
+    return None

@@ -4,8 +4,8 @@ autograder/gradcheck.py: relative_error
 autograder/cases.py: Case, describe_arg, Check, copy_args, Matches, MatchesDerivative, MatchesCallableGradient, DIFFERENCING, ROUNDED_BACK, Satisfies
 autograder/values.py: Value, MISSING, Callable, walk_arrays
 autograder/sandbox/runner.py: resolve
-autograder/grading.py: NOT_WRITTEN, inputs_changed, argument_name, Grader.judge, verdict, containers_changed, Mutated, student_line, warning_text
-autograder/report.py: FLOAT_DIGITS, SMALL_INPUT, student_words, hide_values, mistake_of, what_failed, format_value, describe_call
+autograder/grading.py: NOT_WRITTEN, CRASHED, inputs_changed, argument_name, Grader.judge, verdict, containers_changed, student_line, warning_text
+autograder/report.py: SMALL_INPUT, student_words, format_value, describe_call
 """
 import re
 import sys
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import compare, text
-from .compare import Finding, Mismatch
+from .catalogue import Catalogue
+from .findings import Finding, Kind, Mismatch, Mistake, finding, known
 
 values = gradcheck = sys.modules[__name__]   # the engine's `values.walk_arrays`, `gradcheck.relative_error`
 DIAGNOSES = {}   # (x as float64 bytes, h, kind, direction) -> the public case's value of that way of differencing
@@ -141,8 +142,10 @@ class Matches(Check):
         got_leaves = compare.flatten(node, self.form)
         want_leaves = compare.expected_leaves(expected, self.form)
         if len(got_leaves) != len(want_leaves):
-            raise Mismatch(f"result: {len(got_leaves) // 2 if self.form.kind == 'pairs' else len(got_leaves)} "
-                           f"items, expected {len(want_leaves) // 2 if self.form.kind == 'pairs' else len(want_leaves)}")
+            pairs = self.form.kind == "pairs"
+            raise Mismatch(finding(Kind.ITEMS, "result", got=len(got_leaves) // 2 if pairs else len(got_leaves),
+                                   expected=len(want_leaves) // 2 if pairs else len(want_leaves),
+                                   unit="pairs" if pairs else "items"))
         first, wrong = None, 0
         for (where, got), (_, want) in zip(got_leaves, want_leaves):
             want = np.asarray(want, dtype=float) if want.dtype.kind in "fb" else want
@@ -157,20 +160,20 @@ class Matches(Check):
         return first.with_credit(1 - wrong / len(got_leaves)) if self.partial else first
 
     def explain(self, case, got, want, node):
-        """The likely mistake ("" when none is recognised). A `known` mistake is named when
-        its value matches every returned item (a tuple result: each leaf)."""
+        """The likely mistake (a Mistake, None when none is recognised). A `known` mistake is
+        named when its value matches every returned item (a tuple result: each leaf)."""
         for description, wrong in self.known.items():
             try:
                 with np.errstate(all="ignore"):
                     candidate = wrong(*copy_args(case.args), **case.kwargs)
                     if self.known_matches(node, candidate):
-                        return description
+                        return known(description)
             except Exception:
                 continue
         mask = None
         if self.zero_mask and isinstance(case.args[0], np.ndarray) and case.args[0].shape == np.shape(got):
             mask = case.args[0] == 0
-        return compare.likely_mistake(got, want, self.rtol, self.atol, self.factors, mask) or ""
+        return compare.likely_mistake(got, want, self.rtol, self.atol, self.factors, mask)
 
     def known_matches(self, node, candidate):
         got = compare.flatten(node, self.form)
@@ -197,18 +200,18 @@ class MatchesDerivative(Check):
     def judge(self, case, node, expected, settings):
         got = compare.plain(node, compare.FLOAT_ARRAY, "result")
         if got.shape != expected.shape:
-            return f"result: shape {got.shape}, expected {expected.shape}"
+            return finding(Kind.SHAPE, "result", got=got.shape, expected=expected.shape, hint="")
         if not np.all(np.isfinite(got)):
-            return "result: values are not finite (nan or inf)"
+            return finding(Kind.NOT_FINITE, "result", count=int((~np.isfinite(got)).sum()),
+                           index=tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0]))
         error = gradcheck.relative_error(got, expected)
         if error <= settings.gradcheck_tol:
             return None
         bad = np.abs(got - expected) > settings.gradcheck_tol * max(1e-8, np.abs(got).max() + np.abs(expected).max())
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        return compare.Finding("result", "gradient check failed against central differences",
-                               f"relative error {error:.2g} (tolerance {settings.gradcheck_tol:g}); first at index "
-                               f"{index}: numerical {expected[index]:.6g}, yours {got[index]:.6g}",
-                               Matches(known=self.known, zero_mask=True).explain(case, got, expected, node))
+        return finding(Kind.GRADCHECK, "result", Matches(known=self.known, zero_mask=True).explain(case, got, expected, node),
+                       of="function", error=float(error), tol=settings.gradcheck_tol, index=index,
+                       numerical=float(expected[index]), yours=float(got[index]))
 
 
 @dataclass
@@ -242,25 +245,19 @@ class MatchesCallableGradient(Check):
                 return description
         if not np.any(got):
             return ROUNDED_BACK
-        return compare.likely_mistake(got, expected, self.rtol, self.atol, (("2", 2.0), ("h", h))) or ""
+        return compare.likely_mistake(got, expected, self.rtol, self.atol, (("2", 2.0), ("h", h)))
 
 
-DIFFERENCING = (   # MatchesCallableGradient's diagnoses, named mistakes (hidden cases may say them)
-    "forward differences (f(x + h e_i) - f(x)) / h: a truncation error of order h; "
-    "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it",
-    "backward differences (f(x) - f(x - h e_i)) / h: a truncation error of order h; "
-    "central differences (f(x + h e_i) - f(x - h e_i)) / 2h cancel it",
-    "x[i] is not put back after f(x - h e_i), so every later entry is differenced at a "
-    "shifted x (not a truncation error: restore x[i] before the next i)")
+DIFFERENCING = (Mistake("forward_differences"), Mistake("backward_differences"), Mistake("not_restored"))
 
 
-ROUNDED_BACK = "every entry is 0: is x + h rounded back to x? (an integer x must be copied as float)"
+ROUNDED_BACK = Mistake("rounded_back")   # MatchesCallableGradient's diagnoses: named (a hidden case may say them)
 
 
 @dataclass
 class Satisfies(Check):
     """An outcome rather than exact numbers: `predicate(leaves, expected)` returns None or a
-    message; expected comes from the reference as usual (or `expected_fn`). Bound to the
+    Finding (Kind.OUTCOME: its `check` is a key of the lab's catalogue); expected comes from the reference as usual (or `expected_fn`). Bound to the
     procedure: such a case earns points only while every exact case of its function is right
     in `bound_items` (a returned item such as "result[0]", the trained params; None: in all of
     them): hand-written weights that solve XOR are not a training loop."""
@@ -342,7 +339,10 @@ def resolve(modules, target):
     return obj
 
 
-NOT_WRITTEN = "not written yet (raises NotImplementedError)"
+NOT_WRITTEN = finding(Kind.NOT_WRITTEN)
+
+
+CRASHED = finding(Kind.CRASHED)
 
 
 def inputs_changed(case, after):
@@ -362,17 +362,16 @@ def argument_name(case, path):
 
 
 def judge(self, case, outcome, after):
-    """(None when the case passes, else the message for the student in the parent's words;
-    whether the call changed an input in place)."""
+    """(None when the case passes, else its Finding; whether the call changed an input in place)."""
     message = verdict(self, case, outcome)
     if outcome.status != "ok":
         return message, False
     changed = inputs_changed(case, after) or containers_changed(case, getattr(outcome, "changed", []))
     if message is None and changed:
-        return Mutated(f"modified its input {changed} in place (the value it returned is right): "
-                       f"half of {case.name}'s points are deducted, once; inputs must stay unchanged"), True
+        return finding(Kind.MUTATED, argument=changed, credit=1.0), True
     if message is None and case.warning_free and outcome.warnings:
-        return f"raised {warning_text(case, outcome.warnings)}; it must stay warning-free", bool(changed)
+        name, line = warning_text(case, outcome.warnings)
+        return finding(Kind.WARNED, warning=name, line=line), bool(changed)
     return message, bool(changed)   # a wrong or partly right value that changed an input: the deduction too
 
 
@@ -381,22 +380,25 @@ def verdict(grader, case, outcome):
     if outcome.status == "error":
         if outcome.error_type == "NotImplementedError":
             return NOT_WRITTEN
-        advice = compare.error_advice(f"{outcome.error_type}: {outcome.error_text}")  # fixed phrases only
-        # the advice is a field: the student's line is shown, never parsed
-        return Finding("", f"raised {text.exception_name(outcome.error_type)}" + student_line(case, outcome.error_text),
-                       "", advice)
+        advice = compare.error_advice(f"{outcome.error_type}: {outcome.error_text}")  # a Mistake by key
+        # the advice is a field: the student's line is shown (public cases), never parsed
+        return finding(Kind.RAISED, mistake=advice, error=text.exception_name(outcome.error_type),
+                       line=student_line(case, outcome.error_text))
     if outcome.status == "timeout":
-        return f"took longer than {case.timeout or grader.settings.case_timeout:g} s: look for a loop that never ends"
+        return finding(Kind.TIMEOUT, seconds=case.timeout or grader.settings.case_timeout)
     if outcome.status == "crash":
-        return outcome.error_text and f"the sandbox stopped: {outcome.error_text}" or CRASHED
+        return finding(Kind.CRASHED, reason="protocol") if outcome.error_text else CRASHED
     try:
         node = values.result_value(outcome.result, outcome.blobs)
-    except ValueError as exc:
-        return f"returned a result that could not be read ({exc})"
+    except ValueError:
+        return finding(Kind.UNREADABLE)
     try:
-        return case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings) or None
+        found = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings)
     except Mismatch as exc:
-        return str(exc)
+        return exc.finding
+    if found is not None and not isinstance(found, Finding):
+        raise TypeError(f"the judge of {case.function} returned {type(found).__name__}, not a Finding or None")
+    return found
 
 
 def containers_changed(case, reported):
@@ -410,27 +412,20 @@ def containers_changed(case, reported):
     return None
 
 
-class Mutated(str):
-    """The message of a case whose value was right but which changed an input in place: it
-    costs a fixed deduction, half of the function's points, once (see `score`)."""
-
-
 def student_line(case, message):
-    """At most one cleaned line of the student's own message, for a public case only."""
+    """At most one cleaned line of the student's own message, for a public case only (None
+    when there is none to show)."""
     if case.hidden or not isinstance(message, str):
-        return ""
-    line = text.one_line(message, text.MESSAGE_LIMIT)
-    return f": {line}" if line else ""
+        return None
+    return text.one_line(message, text.MESSAGE_LIMIT) or None
 
 
 def warning_text(case, warnings):
+    """(the warning's allow-listed name, the student's line or None) of the first warning."""
     first = warnings[0] if isinstance(warnings, list) and warnings else None
     if not (isinstance(first, list) and len(first) == 2):
-        return "a warning"
-    return text.warning_name(first[0]) + student_line(case, first[1])
-
-
-FLOAT_DIGITS = re.compile(r"[-+]?(?:\d+\.\d{3,}|\d\.\d+[eE][-+]?\d+)(?:[eE][-+]?\d+)?")
+        return text.warning_name(None), None
+    return text.warning_name(first[0]), student_line(case, first[1])
 
 
 SMALL_INPUT = 6  # a public input with at most this many numbers is shown by its values
@@ -438,33 +433,12 @@ SMALL_INPUT = 6  # a public input with at most this many numbers is shown by its
 
 def student_words(text):
     """Point to what students have (the function's docstring, the notebook, the lecture),
-    never to the staff's ASSIGNMENT.md or "the contract"."""
-    for pattern, words in ((r"; the contract says inputs stay unchanged", "; inputs must stay unchanged: work on a copy"),
-                           (r"\(contract: ([^)]*)\)", r"(\1)"),
-                           (r"\bASSIGNMENT\.md\b", "the docstring"), (r"\bthe contract's\b", "the docstring's"),
-                           (r"\bthe contract\b", "the docstring"), (r"\bcontract\b", "docstring")):
+    never to the staff's ASSIGNMENT.md or "the contract" (a lab's own wording may say so)."""
+    for pattern, words in ((r"\(contract: ([^)]*)\)", r"(\1)"), (r"\bASSIGNMENT\.md\b", "the docstring"),
+                           (r"\bthe contract's\b", "the docstring's"), (r"\bthe contract\b", "the docstring"),
+                           (r"\bcontract\b", "docstring")):
         text = re.sub(pattern, words, text)
     return text
-
-
-def hide_values(text):
-    """A message of a hidden case without numbers that could be values (shapes, counts,
-    indices and settings stay)."""
-    return FLOAT_DIGITS.sub("(value hidden)", text)
-
-
-def mistake_of(message):
-    """The likely mistake of a message: a Finding's field, "" for any other message (text
-    is never parsed: a student's own line may say anything)."""
-    return message.mistake if isinstance(message, compare.Finding) else ""
-
-
-def what_failed(message, hidden):
-    """The message without its likely mistake; for a hidden case without values."""
-    if isinstance(message, compare.Finding):
-        return str(compare.Finding(message.where, message.brief, "" if hidden else message.detail))
-    text = str(message)
-    return hide_values(text) if hidden else text
 
 
 def format_value(value):
@@ -475,24 +449,24 @@ def format_value(value):
     return repr(value)
 
 
-def describe_call(case, show_values):
+def describe_call(case, show_values, words=None):
     """"sigmoid_grad(z) with z = [-2, 0, 2]" or "with z of shape (30, 40)" (public);
     "sigmoid_grad(z)" (hidden: nothing of the inputs, see autograder.hidden)."""
+    words = words or Catalogue()
     names = list(case.arg_names)[:len(case.args)] + [f"arg{i + 1}" for i in range(len(case.arg_names), len(case.args))]
+    call = f"{case.name}({', '.join(names + list(case.kwargs))})"
     if not show_values:
-        return f"{case.name}({', '.join(names + list(case.kwargs))})"
+        return call
     parts = []
     for name, value in zip(names, case.args):
         small = isinstance(value, np.ndarray) and value.size <= SMALL_INPUT and value.ndim <= 2
-        if show_values and (small or isinstance(value, (int, float, str)) or
-                            (isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value))):
+        if small or isinstance(value, (int, float, str)) or (
+                isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value)):
             parts.append(f"{name} = {format_value(value)}")
         elif isinstance(value, np.ndarray):
-            parts.append(f"{name} of shape {value.shape}")
+            parts.append(words.say("feedback.of_shape", name=name, shape=value.shape))
         elif describe_arg(value):
-            parts.append(f"{name} shaped {describe_arg(value)}")
+            parts.append(words.say("feedback.shaped", name=name, shape=describe_arg(value)))
     for key, value in case.kwargs.items():
-        if show_values:
-            parts.append(f"{key} = {format_value(value)}")
-    call = f"{case.name}({', '.join(names + list(case.kwargs))})"
-    return call + (" with " + ", ".join(parts) if parts else "")
+        parts.append(f"{key} = {format_value(value)}")
+    return call + (" " + words.say("feedback.with_values", values=", ".join(parts)) if parts else "")

@@ -24,6 +24,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import compare, judges
+from .catalogue import Catalogue
+from .findings import Finding, Kind, Mistake, finding
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the handout's folder
 if HERE not in sys.path:
@@ -110,14 +112,35 @@ def question_of(function):
         (q for q, spec in questions.items() if any(f.split(".")[0] == function.split(".")[0] for f in spec["functions"])), None)
 
 
-def words(case_or_names, message, form=None, arg_names=()):
-    """A message in the docstring's words (dW, grads[1][0]), as the grader's feedback says it."""
+WORDS = {"catalogue": None}   # the catalogue in the language asked for (--lang), else the lab's
+
+
+def catalogue():
+    if WORDS["catalogue"] is None:
+        WORDS["catalogue"] = Catalogue(os.environ.get("CHECKS_LANG") or data().get("lang", "en"))
+    return WORDS["catalogue"]
+
+
+def say(key, **params):
+    return catalogue().say(key, **params)
+
+
+def words(case_or_names, message, form=None, name=""):
+    """A finding (or a mistake) in the docstring's words (dW, grads[1][0]), as the grader's
+    feedback says it; a string (a check's own words) is returned as it is."""
     if isinstance(case_or_names, judges.Case):
         case = case_or_names
-        names, form, arg_names = case.result_names, getattr(case.check, "form", None), case.arg_names
+        names, form, name = case.result_names, getattr(case.check, "form", None), case.name
     else:
         names = case_or_names
-    return judges.student_words(compare.leaf_names(message, tuple(names), form, tuple(arg_names)))
+    if isinstance(message, Mistake):
+        return judges.student_words(catalogue().mistake(message))
+    if not isinstance(message, Finding):
+        return message or ""
+    path = message.where or "result"
+    head = path[len("result"):] if path.startswith("result") else None
+    where = compare.leaf_name(head, tuple(names), form, say) if head is not None else path
+    return judges.student_words(catalogue().finding(message, False, where, name=name))
 
 
 def reread(function, equation=None):
@@ -126,7 +149,7 @@ def reread(function, equation=None):
     equation = equation or data()["reread"].get(function, "")
     part = data()["questions"].get(question_of(function), {}).get("part", "notebook")
     lead = judges.student_words(equation.rstrip(".")) + "; " if equation else ""
-    return f"Reread: {lead}the docstring of {name} and the notebook's {part}."
+    return say("feedback.reread", equation=lead, name=name, part=part).strip()
 
 
 # ---------------------------------------------------------------------------- the student's code
@@ -155,7 +178,7 @@ def load_student_modules():
                 module = importlib.import_module(name)
             _MODULES[name] = module
         except Exception as exc:  # a syntax error, a failing import, ...
-            _MODULES[name] = ModuleProblem(f"{name}.py could not be imported: {one_line_error(exc)}")
+            _MODULES[name] = ModuleProblem(say("check.import_failed", module=name, error=one_line_error(exc)))
 
 
 def module(name):
@@ -173,7 +196,7 @@ def student(function):
     module_name, name = function.split(".")
     target = getattr(module(module_name), name, None)
     if target is None:
-        fail(function, f"not found in {module_name}.py; the notebook and the grader call it {name} (renamed or deleted?)")
+        fail(function, say("check.not_found", module=module_name, name=name))
     if not callable(target):
         return target
     if name in _LOOPING:   # already reported: do not wait for it again
@@ -185,7 +208,7 @@ def student(function):
         case = judges.Case(function, before, None, arg_names=parameter_names(target))
         changed = judges.inputs_changed(case, dict(judges.walk_arrays(list(args))))
         if changed:
-            fail(function, f"modified its input {changed} in place; inputs must stay unchanged")
+            fail(function, say("check.mutated", argument=changed))
         return result
     return keeps_inputs
 
@@ -243,10 +266,10 @@ def fail(function, problem, mistake="", call="", repro=""):
     if call:
         lines.insert(0, call)
     if mistake:
-        lines.append(f"Likely mistake: {mistake}")
+        lines.append(say("feedback.likely", mistake=words((), mistake)).strip())
     lines.append(reread(function))
     if repro:
-        lines.append(f"Reproduce: {repro}")
+        lines.append(say("check.reproduce", command=repro))
     raise CheckFailed("\n".join(lines))
 
 
@@ -257,16 +280,17 @@ def expect(function, got, expected, tol, form="float_array", names=(), mistake="
     try:
         got_leaves = compare.flatten(to_value(got), form)
     except compare.Mismatch as exc:
-        fail(function, words(names, str(exc), form), mistake, call, repro)
+        fail(function, words(names, exc.finding, form), mistake, call, repro)
     want_leaves = compare.expected_leaves(expected, form)
     if len(got_leaves) != len(want_leaves):
-        fail(function, f"result: {len(got_leaves)} items, expected {len(want_leaves)}", mistake, call, repro)
+        fail(function, words(names, finding(Kind.ITEMS, "result", got=len(got_leaves), expected=len(want_leaves),
+                                            unit="items"), form), mistake, call, repro)
     for (where, g), (_, w) in zip(got_leaves, want_leaves):
         w = np.asarray(w, dtype=float) if w.dtype.kind in "fb" else w
         problem = compare.numbers_differ(g, w, *tol, where)
         if problem:
-            guess = mistake or compare.likely_mistake(g, w, *tol) or ""
-            fail(function, words(names, problem.with_mistake("").rstrip(), form), words(names, guess), call, repro)
+            guess = mistake or compare.likely_mistake(g, w, *tol)
+            fail(function, words(names, problem, form), guess, call, repro)
     return got
 
 
@@ -276,9 +300,8 @@ def expect_gradient(function, got, numeric, against, where="result", mistake="",
     got = expect(function, got, numeric, (1e100, 1e100), names=(where,), call=call, repro=repro)   # the form only
     error = judges.relative_error(got, numeric)
     if error > tol:
-        fail(function, f"{where}: gradient check failed against {against}; relative error {error:.2g} "
-                       f"(tolerance {tol:g})", mistake or compare.likely_mistake(got, numeric, 1e-5, 1e-10) or "",
-             call, repro)
+        fail(function, say("check.gradient", where=where, against=against, error=error, tol=tol),
+             mistake or compare.likely_mistake(got, numeric, 1e-5, 1e-10), call, repro)
 
 
 def elementwise_differences(phi, z, h):
@@ -320,8 +343,7 @@ def judge_case(case, expected, reproduce, hint=""):
     with the grader's own `Grader.judge` (copied into checklib/judges.py as `judge`)."""
     if case.name in _LOOPING:   # already reported: do not wait for it again
         raise TookTooLong(case.name)
-    note = next((f"Note: this case calls your {g.split('.')[1]}, which failed a check above (the grader gives it "
-                 f"a correct one): fix that first" for g in case.given if g in _FAILED), "")
+    note = next((say("check.given_failed", name=g.split(".")[1]) for g in case.given if g in _FAILED), "")
     args, kwargs = judges.copy_args(case.args), judges.copy_args(dict(case.kwargs))
     function = judges.resolve({m: module(m) for m in [case.call_target()["module"]]}, case.call_target())
     outcome = SimpleNamespace(status="ok", error_type=None, error_text="", result=None, blobs=[], warnings=[])
@@ -336,21 +358,21 @@ def judge_case(case, expected, reproduce, hint=""):
     except Exception as exc:  # noqa: BLE001 - judged as the grader judges an exception
         outcome.status, outcome.error_type, outcome.error_text = "error", type(exc).__name__, str(exc)
         where = one_line_error(exc).rpartition(" (")[2]
-        note = note or (f"Raised at {where[:-1]}" if where.endswith(")") and ".py, line" in where else "")
+        note = note or (say("check.raised_at", where=where[:-1]) if where.endswith(")") and ".py, line" in where else "")
     finally:
         np.seterr(**old)
     grader = SimpleNamespace(prepared=SimpleNamespace(expected={case.number: expected}), settings=data()["settings"])
     message, _ = judges.judge(grader, case, outcome, dict(judges.walk_arrays(list(args))))
     if message:
-        lines = [f"{case.name}: {words(case, judges.what_failed(message, False))}"]
-        mistake = judges.mistake_of(message) or hint
+        lines = [f"{case.name}: {words(case, message)}"]
+        mistake = message.mistake or hint
         if mistake:
-            lines.append(f"Likely mistake: {words(case, mistake)}")
+            lines.append(say("feedback.likely", mistake=words(case, mistake)).strip())
         if note:
             lines.append(note)
         lines.append(reread(case.function, case.equation))
         if reproduce:
-            lines.append(f"Reproduce: {reproduce}")
+            lines.append(say("check.reproduce", command=reproduce))
         raise CheckFailed("\n".join(lines))
 
 
@@ -385,7 +407,7 @@ def check(function, title, question=None):
 
 def public_title(case):
     label = f" ({case.label})" if case.label else ""
-    return f"public case {case.number}: {judges.describe_call(case, True)}{label}"
+    return say("check.public_case", number=case.number, call=judges.describe_call(case, True, catalogue()), label=label)
 
 
 def checks_by_question():
@@ -404,12 +426,12 @@ def run_one(found):
     try:
         found()
     except CheckFailed as exc:
-        return False, f"FAIL  {found.title}\n{indent(str(exc))}", None
+        return False, say("check.fail", what=found.title) + f"\n{indent(str(exc))}", None
     except NotImplementedError as exc:
         name = raising_function(exc, found.target)
-        return False, f"FAIL  {name}: not written yet (NotImplementedError)", name
+        return False, say("check.fail", what=f"{name}: " + say("kind.not_written")), name
     except ModuleProblem as exc:
-        return False, f"FAIL  {exc}", str(exc)
+        return False, say("check.fail", what=str(exc)), str(exc)
     except TookTooLong as exc:
         if exc.args:
             return False, too_long(exc.args[0]), exc.args[0]
@@ -417,9 +439,12 @@ def run_one(found):
         return False, too_long(name, where), name
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any crash of the student's code is a FAIL line
         advice = compare.error_advice(str(exc))
-        return False, (f"FAIL  {found.title}\n" + indent(f"{found.target}: raised {one_line_error(exc)}"
-                       + (f"\nLikely mistake: {advice}" if advice else "") + "\n" + reread(found.function))), None
-    return True, f"PASS  {found.title}", None
+        lines = [f"{found.target}: " + say("kind.raised.line", error=type(exc).__name__, line=one_line_error(exc).partition(": ")[2] or "-")]
+        if advice is not None:
+            lines.append(say("feedback.likely", mistake=words((), advice)).strip())
+        lines.append(reread(found.function))
+        return False, say("check.fail", what=found.title) + "\n" + indent("\n".join(lines)), None
+    return True, say("check.pass", what=found.title), None
 
 
 def indent(message):
@@ -435,7 +460,7 @@ def raising_function(exc, fallback):
 
 
 def too_long(name, where=""):
-    return f"FAIL  {name}: took longer than {TIME_LIMIT:g} s: look for a loop that never ends{where}"
+    return say("check.fail", what=f"{name}: " + say("kind.timeout", seconds=TIME_LIMIT) + where)
 
 
 def stopped_where(exc, fallback):
@@ -444,7 +469,7 @@ def stopped_where(exc, fallback):
         return fallback, ""
     inner = frames[-1]
     helper = f", in {inner.name}" if inner.name != frames[0].name else ""
-    return frames[0].name, f" (stopped at {os.path.basename(inner.filename)}, line {inner.lineno}{helper})"
+    return frames[0].name, say("check.stopped_at", file=os.path.basename(inner.filename), line=inner.lineno, helper=helper)
 
 
 # ---------------------------------------------------------------------------- time limits
@@ -503,9 +528,8 @@ def run_forked(found):
         return result
     if timed_out:
         return False, too_long(found.target), found.target
-    return False, f"FAIL  {found.title}\n" + indent(
-        f"{found.target}: the check ended without a result (exit code {process.exitcode}): "
-        "os._exit, a crash of Python or not enough memory"), None
+    return False, say("check.fail", what=found.title) + "\n" + indent(
+        f"{found.target}: " + say("check.no_result", code=process.exitcode)), None
 
 
 def run_threaded(found):
@@ -550,13 +574,13 @@ def print_now(line):
 
 def heading(question):
     spec = data()["questions"][question]
-    return f"{question} ({spec['part']}, {spec['points']:g} points)"
+    return say("check.heading", question=question, part=spec["part"], points=spec["points"])
 
 
 def summary(question, total, passed):
     if passed == total:
-        return f"{heading(question)}: all {total} checks passed"
-    return f"{heading(question)}: {passed} of {total} checks passed, {total - passed} FAILED"
+        return say("check.question_passed", heading=heading(question), total=total)
+    return say("check.question_failed", heading=heading(question), passed=passed, total=total, failed=total - passed)
 
 
 def run(question, quiet=False, time_limit=None):
@@ -566,7 +590,7 @@ def run(question, quiet=False, time_limit=None):
     TIME_LIMIT = TIME_LIMIT if time_limit is None else time_limit
     table = checks_by_question()
     if question not in table:
-        raise ValueError(f"unknown question {question!r}; use one of {list(table)}")
+        raise ValueError(say("check.unknown_question", unknown=[question], known=list(table)))
     load_student_modules()
     total, passed, lines = run_checks(table[question], None if quiet else print_now)
     text_ = summary(question, total, passed)
@@ -577,8 +601,7 @@ def run(question, quiet=False, time_limit=None):
     return True
 
 
-USAGE = ("python checks.py [--time-limit SECONDS] [--case N ...] [question ...]: every check, one "
-         "question's, or the public cases the grader's feedback numbers")
+USAGE = "python checks.py [--lang ko|en] [--time-limit SECONDS] [--case N ...] [question ...]"
 
 
 def main(argv=None, time_limit=None):
@@ -587,28 +610,30 @@ def main(argv=None, time_limit=None):
     TIME_LIMIT = TIME_LIMIT if time_limit is None else time_limit
     names, numbers = list(sys.argv[1:] if argv is None else argv), []
     try:
-        while "--time-limit" in names or "--case" in names:
-            option = "--time-limit" if "--time-limit" in names else "--case"
+        while "--time-limit" in names or "--case" in names or "--lang" in names:
+            option = next(o for o in ("--time-limit", "--case", "--lang") if o in names)
             at = names.index(option)
             value = names[at + 1]
             if option == "--time-limit":
                 TIME_LIMIT = float(value)
+            elif option == "--lang":
+                WORDS["catalogue"] = Catalogue(value)
             else:
                 numbers.append(int(value))
             del names[at:at + 2]
     except (IndexError, ValueError):
-        print(f"{USAGE}; e.g. --time-limit 20 or --case 12", file=sys.stderr)
+        print(say("check.usage", usage=USAGE), file=sys.stderr)
         return 2
     table = checks_by_question()
     unknown = [n for n in names if n not in table]
     public = {found.number: found for checks in table.values() for found in checks if found.number is not None}
     missing = [n for n in numbers if n not in public]
     if unknown or missing:
-        print(f"unknown question(s) {unknown}; use one of {list(table)}" if unknown else
-              f"no public case {missing[0]}: the public cases are {', '.join(map(str, sorted(public)))}", file=sys.stderr)
+        print(say("check.unknown_question", unknown=unknown, known=list(table)) if unknown else
+              say("check.no_public_case", number=missing[0], numbers=", ".join(map(str, sorted(public)))), file=sys.stderr)
         return 2
     load_student_modules()
-    groups = [(f"public case {n}", [public[n]]) for n in numbers] + [(q, table[q]) for q in names or ([] if numbers else table)]
+    groups = [(say("check.public_case_group", number=n), [public[n]]) for n in numbers] + [(q, table[q]) for q in names or ([] if numbers else table)]
     all_total = all_passed = 0
     for name, selected in groups:
         print(f"== {heading(name) if name in table else name} ==", flush=True)
@@ -617,9 +642,9 @@ def main(argv=None, time_limit=None):
             print(summary(name, total, passed) + "\n", flush=True)
         all_total, all_passed = all_total + total, all_passed + passed
     if all_passed == all_total:
-        print(f"Summary: all {all_total} checks passed.")
+        print(say("check.summary_passed", total=all_total))
         return 0
-    print(f"Summary: {all_passed} of {all_total} checks passed, {all_total - all_passed} FAILED.")
+    print(say("check.summary_failed", passed=all_passed, total=all_total, failed=all_total - all_passed))
     return 1
 
 
@@ -639,9 +664,9 @@ class CheckResult:
 
     def __repr__(self):
         if self.all_passed:
-            return f"{self.question} results: All test cases passed! ({self.total} checks)"
-        return (f"{self.question} results: {self.passed} of {self.total} checks passed, "
-                f"{self.total - self.passed} FAILED (the FAIL lines above say why)")
+            return say("check.result_passed", question=self.question, total=self.total)
+        return say("check.result_failed", question=self.question, passed=self.passed, total=self.total,
+                   failed=self.total - self.passed)
 
 
 class Notebook:
@@ -660,7 +685,7 @@ class Notebook:
         TIME_LIMIT = self.time_limit()
         table = checks_by_question()
         if question not in table:
-            raise ValueError(f"unknown question {question!r}; use one of {list(table)}")
+            raise ValueError(say("check.unknown_question", unknown=[question], known=list(table)))
         load_student_modules()
         total, passed, lines = run_checks(table[question], print_now)
         return CheckResult(question, total, passed, [line for line in lines if line.startswith("FAIL")])
@@ -679,14 +704,14 @@ class Notebook:
             names.insert(0, nb_path)
         missing = [name for name in names if not os.path.exists(name)]
         if missing:
-            print(f"not found in {os.getcwd()}: {', '.join(missing)}; run this cell in the folder of your .py files")
+            print(say("check.export_missing", folder=os.getcwd(), missing=", ".join(missing)))
             return None
         stem = os.path.splitext(os.path.basename(nb_path or f"{data()['lab']}.ipynb"))[0]
         path = export_path or f"{stem}_{datetime.datetime.now():%Y_%m_%dT%H_%M_%S}.zip"
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in names:
                 archive.write(name, os.path.basename(name))
-        note = "" if nb_path and os.path.exists(nb_path) else " (the notebook itself was not found here: it is not needed)"
-        print(f"Otter is not installed, so this cell wrote {path} with {', '.join(os.path.basename(n) for n in names)}"
-              f"{note}. Submit that zip (or the {len(data()['modules'])} .py files). Save your .py files before running this cell.")
+        note = "" if nb_path and os.path.exists(nb_path) else say("check.export_no_notebook")
+        print(say("check.exported", path=path, names=", ".join(os.path.basename(n) for n in names), note=note,
+                  count=len(data()["modules"])))
         return path
