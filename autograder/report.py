@@ -242,7 +242,7 @@ def function_lines(block, namer, parts):
     if block.example_mistake is not None:
         line += words.say("feedback.example_mistake", mistake=namer.mistake(block.example_mistake, example.hidden))
     lines.append(line)
-    equation = words.words.get(f"reread.{case.function}", case.equation) if case.equation else ""
+    equation = words.words.get(f"equation.{case.equation}", case.equation) if case.equation else ""
     reread = student_words(equation.rstrip(".")) + "; " if equation else ""
     lines.append(words.say("feedback.reread", equation=reread, name=block.name,
                            part=parts.get(case.question, words.say("feedback.part", question=case.question))))
