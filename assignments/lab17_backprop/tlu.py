@@ -28,7 +28,7 @@ def sign(z):
     - z: array of any shape (or a scalar)
     Returns a float64 array of the same shape as z.
     """
-    raise NotImplementedError('sign: 경우가 세 가지이고, z = 0이면 0입니다: sign(0)은 0.0입니다. 정수가 아니라 float64로 돌려주세요 / three cases, and the tie gives 0: sign(0) is 0.0; return float64, not ints')
+    raise NotImplementedError('sign: 경우가 세 가지입니다. z = 0이면 0이 나옵니다: sign(0)은 0.0입니다. 정수가 아니라 float64로 돌려주세요 / three cases, and the tie gives 0: sign(0) is 0.0; return float64, not ints')
 
 
 STEPS = {"heaviside": heaviside, "sign": sign}
@@ -85,5 +85,5 @@ def perceptron_train(X, y, lr=1.0, epochs=10):
     w = np.zeros(X.shape[1])
     b = 0.0
     errors = []
-    raise NotImplementedError("perceptron_train: Rosenblatt 규칙을 샘플 하나씩, 주어진 순서대로 적용합니다: 지금의 w와 b로 예측하고, 틀렸으면 세고, 그다음에 고칩니다. errors에는 에포크마다 틀린 개수를 담습니다 / Rosenblatt's rule one sample at a time, in order: predict with the current w and b, count the mistake, then update; errors holds the number of mistakes of each epoch")
+    raise NotImplementedError("perceptron_train: Rosenblatt 규칙을 샘플 하나씩, 주어진 순서대로 적용합니다: 지금의 w와 b로 예측하고, 틀렸으면 그 수를 세고, 그다음에 w와 b를 고칩니다. errors에는 에포크마다 틀린 개수를 담습니다 / Rosenblatt's rule one sample at a time, in order: predict with the current w and b, count the mistake, then update; errors holds the number of mistakes of each epoch")
     return w, float(b), errors

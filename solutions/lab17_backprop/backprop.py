@@ -114,7 +114,7 @@ def numerical_gradient(f, x, h=1e-5):
     - x: array of any shape; it is left exactly as it was
     Returns g, an array shaped like x.
     """
-    # BEGIN SOLUTION hint: 중심 차분을 x의 원소 하나씩 계산합니다. x는 어떤 모양이든 됩니다 (np.ndindex가 모든 인덱스를 돕니다). float 복사본의 원소를 조금 움직였다가 다시 되돌려 놓아서, x 자체는 절대 바뀌지 않게 하세요 / central differences, one entry of x at a time, for x of any shape (np.ndindex visits every index); nudge a float copy and put each entry back, so that x itself never changes
+    # BEGIN SOLUTION hint: 중심 차분을 x의 원소 하나씩 계산합니다. x는 어떤 모양이든 됩니다 (np.ndindex로 모든 인덱스를 차례로 볼 수 있습니다). float 복사본의 원소를 조금 움직였다가 다시 되돌려 놓아서, x 자체는 절대 바뀌지 않게 하세요 / central differences, one entry of x at a time, for x of any shape (np.ndindex visits every index); nudge a float copy and put each entry back, so that x itself never changes
     x = np.array(x, dtype=float)
     g = np.zeros_like(x)
     for i in np.ndindex(x.shape):
