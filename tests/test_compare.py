@@ -6,7 +6,10 @@ from autograder import compare, gradcheck
 from autograder.cases import Case, Matches, MatchesCallableGradient, MatchesDerivative
 from autograder.compare import FLOAT_ARRAY, Mismatch, PAIRS, SCALAR, SEQUENCE
 from autograder.config import DEFAULTS
+from autograder.findings import Finding, Kind, Mistake, known, mistake
 from autograder.values import Callable, Value
+
+from words import english
 
 
 def nd(a):
@@ -39,11 +42,14 @@ def reference(lab):
 
 
 def judge(check, case, node, reference, settings=DEFAULTS):
+    """The judge's Finding (a Mismatch's own one), or None when the value is right."""
     expected = check.expect(case, reference, settings)
     try:
-        return check.judge(case, node, expected, settings)
+        found = check.judge(case, node, expected, settings)
     except Mismatch as exc:
-        return str(exc)
+        found = exc.finding
+    assert found is None or isinstance(found, Finding)
+    return found
 
 
 def test_matches_accepts_rounding_and_rejects_a_wrong_value(reference):
@@ -51,32 +57,52 @@ def test_matches_accepts_rounding_and_rejects_a_wrong_value(reference):
     case = Case("activations.tanh", (z,), Matches())
     right = 2.0 / (1.0 + np.exp(-2 * z)) - 1.0  # the identity tanh = 2 sigma(2z) - 1: a few ulps off
     assert judge(case.check, case, nd(right), reference) is None
-    assert "differ" in judge(case.check, case, nd(right * (1 + 1e-5)), reference)
+    found = judge(case.check, case, nd(right * (1 + 1e-5)), reference)
+    assert found.kind == Kind.VALUES and found.where == "result"
+    assert (found.param("wrong"), found.param("size")) == (2, 3)   # tanh(0) = 0 stays right
+    assert "2 of 3 values differ" in english(found)
 
 
 def test_the_form_is_part_of_the_contract(reference):
     z = np.array([-1.0, 0.0, 2.0])
     case = Case("activations.relu", (z,), Matches())
-    assert "expected an ndarray" in judge(case.check, case, Value("list", items=[Value("float", np.asarray(0.0))] * 3), reference)
-    assert "dtype int64" in judge(case.check, case, nd(np.array([0, 0, 2])), reference)
-    assert "not a number or an ndarray" in judge(case.check, case, Value("object"), reference)
-    assert "nothing came back" in judge(case.check, case, Value("missing"), reference)
-    assert "shape (1, 3)" in judge(case.check, case, nd(np.array([[0.0, 0.0, 2.0]])), reference)
-    assert "not finite" in judge(case.check, case, nd(np.array([0.0, np.nan, 2.0])), reference)
+    listed = judge(case.check, case, Value("list", items=[Value("float", np.asarray(0.0))] * 3), reference)
+    assert (listed.kind, listed.param("got"), listed.param("wanted")) == (Kind.TYPE, "list", "ndarray")
+    assert "expected an ndarray" in english(listed)
+    ints = judge(case.check, case, nd(np.array([0, 0, 2])), reference)
+    assert (ints.kind, ints.param("got"), ints.param("wanted")) == (Kind.DTYPE, "int64", "float")
+    assert "dtype int64" in english(ints)
+    assert judge(case.check, case, Value("object"), reference).kind == Kind.OBJECT
+    assert judge(case.check, case, Value("missing"), reference).kind == Kind.MISSING
+    shaped = judge(case.check, case, nd(np.array([[0.0, 0.0, 2.0]])), reference)
+    assert (shaped.kind, shaped.param("got"), shaped.param("expected")) == (Kind.SHAPE, (1, 3), (3,))
+    assert "shape (1, 3), expected (3,)" in english(shaped)
+    nan = judge(case.check, case, nd(np.array([0.0, np.nan, 2.0])), reference)
+    assert (nan.kind, nan.param("count"), nan.param("index")) == (Kind.NOT_FINITE, 1, (1,))
+    assert "not finite" in english(nan)
 
 
 def test_likely_mistakes_are_named(reference):
     z = np.array([-1.0, 0.0, 2.0])
     relu_grad = Case("activations.relu_grad", (z,), Matches(zero_mask=True))
-    assert "wrong only where z = 0" in judge(relu_grad.check, relu_grad, nd([0.0, 1.0, 1.0]), reference)
+    tie = judge(relu_grad.check, relu_grad, nd([0.0, 1.0, 1.0]), reference)
+    assert tie.kind == Kind.VALUES and tie.mistake == Mistake("only_at_zero")
+    assert "wrong only where z = 0" in english(tie)
     X, W, b = np.ones((4, 3)), np.arange(6.0).reshape(2, 3), np.zeros(2)
     dense = Case("mlp.dense_forward", (X, W, b), Matches())
     expected = X @ W.T
-    assert "transpose" in judge(dense.check, dense, nd(expected.T), reference)
-    assert "sign is flipped" in judge(dense.check, dense, nd(-expected), reference)
+    transposed = judge(dense.check, dense, nd(expected.T), reference)
+    assert transposed.kind == Kind.SHAPE and transposed.param("hint") == "transposed"
+    assert transposed.mistake == Mistake("transposed") and "transpose" in english(transposed)
+    assert judge(dense.check, dense, nd(-expected), reference).mistake == Mistake("sign_flipped")
     scaled = Case("mlp.dense_forward", (X, W, b), Matches(factors=(("N", 4),)))
-    assert "factor of N" in judge(scaled.check, scaled, nd(expected * 4), reference)
-    assert "factor of 1/N" in judge(scaled.check, scaled, nd(expected / 4), reference)
+    times = judge(scaled.check, scaled, nd(expected * 4), reference)
+    assert times.mistake == mistake("factor", name="N") and times.mistake.named
+    assert "factor of N" in english(times)
+    assert judge(scaled.check, scaled, nd(expected / 4), reference).mistake == mistake("factor", name="1/N")
+    # a factor the case does not name measures the result: said, but not named (a hidden case drops it)
+    other = judge(dense.check, dense, nd(expected * 3), reference).mistake
+    assert other.key == "constant_factor" and other.param("value") == pytest.approx(3) and not other.named
 
 
 def test_scalar_pairs_and_sequence_forms(reference):
@@ -85,13 +111,17 @@ def test_scalar_pairs_and_sequence_forms(reference):
     value = -np.mean(np.log([0.7, 0.8]))
     assert judge(ce.check, ce, Value("float", np.asarray(value)), reference) is None
     assert judge(ce.check, ce, Value("npscalar", np.asarray(value)), reference) is None
-    assert "single number" in judge(ce.check, ce, nd([value, value]), reference)
+    vector = judge(ce.check, ce, nd([value, value]), reference)
+    assert (vector.kind, vector.param("wanted")) == (Kind.TYPE, "number")
+    assert "single number" in english(vector)
     params = [(np.ones((2, 3)), np.zeros(2))]
     grads = [(np.ones((2, 3)), np.ones(2))]
     gd = Case("backprop.gradient_descent_step", (params, grads, 0.5), Matches(form=PAIRS))
     good = Value("list", items=[Value("tuple", items=[nd(np.full((2, 3), 0.5)), nd(np.full(2, -0.5))])])
     assert judge(gd.check, gd, good, reference) is None
-    assert "expected a pair" in judge(gd.check, gd, Value("list", items=[nd(np.zeros(2))]), reference)
+    unpaired = judge(gd.check, gd, Value("list", items=[nd(np.zeros(2))]), reference)
+    assert (unpaired.kind, unpaired.where) == (Kind.PAIR, "result[0]")
+    assert "expected a pair" in english(unpaired)
     assert compare.plain(Value("list", items=[Value("int", np.asarray(3))]), SEQUENCE, "x").tolist() == [3.0]
 
 
@@ -100,8 +130,11 @@ def test_derivative_check_fails_a_derivative_off_by_a_thousandth(reference):
     case = Case("activations.sigmoid_grad", (z,), MatchesDerivative(forward="activations.sigmoid"))
     s = 1 / (1 + np.exp(-z))
     assert judge(case.check, case, nd(s * (1 - s)), reference) is None
-    message = judge(case.check, case, nd(s * (1 - s) * 1.001), reference)
-    assert "gradient check failed" in message and "relative error" in message
+    found = judge(case.check, case, nd(s * (1 - s) * 1.001), reference)
+    assert found.kind == Kind.GRADCHECK and found.param("of") == "function"
+    assert found.param("error") > found.param("tol") == DEFAULTS.gradcheck_tol
+    message = english(found)
+    assert "does not match the slope of the function" in message and "relative error" in message
 
 
 def test_numerical_gradient_check_tells_forward_differences_apart(reference):
@@ -111,7 +144,9 @@ def test_numerical_gradient_check_tells_forward_differences_apart(reference):
     central = gradcheck.central_difference(f, x, 1e-5)
     forward = np.array([(f(x + 1e-5 * e) - f(x)) / 1e-5 for e in np.eye(2)])
     assert judge(case.check, case, nd(central), reference) is None
-    assert "forward differences" in judge(case.check, case, nd(forward), reference)
+    found = judge(case.check, case, nd(forward), reference)
+    assert found.kind == Kind.VALUES and found.mistake == Mistake("forward_differences")
+    assert "forward differences" in english(found)
 
 
 def numgrad_case(h=None):
@@ -131,22 +166,25 @@ def test_numerical_gradient_tells_truncation_error_from_a_shifted_x(reference):
     for wrong in (shifted, forward, backward):
         assert 1e-8 < np.max(np.abs(wrong - f.gradient(x))) < 1e-2
     on_shifted = judge(case.check, case, nd(shifted), reference)
-    assert "not put back" in on_shifted and "forward differences" not in on_shifted
+    assert on_shifted.mistake == Mistake("not_restored") and "not put back" in english(on_shifted)
     on_forward = judge(case.check, case, nd(forward), reference)
-    assert "forward differences" in on_forward and "not put back" not in on_forward
-    assert "backward differences" in judge(case.check, case, nd(backward), reference)
+    assert on_forward.mistake == Mistake("forward_differences") and "not put back" not in english(on_forward)
+    assert judge(case.check, case, nd(backward), reference).mistake == Mistake("backward_differences")
     # an error of order h that none of the three explains is not named after any of them
     other = f.gradient(x) + 1e-4 * np.array([1.0, -3.0, 2.0])
-    message = judge(case.check, case, nd(other), reference)
-    assert "differ" in message and "Likely mistake" not in message
+    found = judge(case.check, case, nd(other), reference)
+    assert found.kind == Kind.VALUES and found.mistake is None
+    assert "differ" in english(found) and "Likely mistake" not in english(found)
 
 
 def test_numerical_gradient_names_a_doubled_result_and_an_all_zero_one(reference):
     case, f, x = numgrad_case()
     central = gradcheck.central_difference(f, x, 1e-5)
     assert judge(case.check, case, nd(central), reference) is None
-    assert "factor of 2" in judge(case.check, case, nd(2 * central), reference)
-    assert "integer x" in judge(case.check, case, nd(np.zeros(3)), reference)
+    doubled = judge(case.check, case, nd(2 * central), reference)
+    assert doubled.mistake == mistake("factor", name="2") and "factor of 2" in english(doubled)
+    zeros = judge(case.check, case, nd(np.zeros(3)), reference)
+    assert zeros.mistake == Mistake("rounded_back") and "integer x" in english(zeros)
 
 
 def test_a_known_mistake_is_named_on_a_tuple_result(reference):
@@ -158,19 +196,26 @@ def test_a_known_mistake_is_named_on_a_tuple_result(reference):
     case = Case("backprop.dense_backward", (dZ, A, W), check)
     tup = lambda values: Value("tuple", items=[nd(v) for v in values])
     assert judge(check, case, tup(right), reference) is None
-    message = judge(check, case, tup(wrong_db(dZ, A, W)), reference)
+    found = judge(check, case, tup(wrong_db(dZ, A, W)), reference)
+    assert found.where == "result[2]" and found.mistake == known("db is a mean, not a sum") and found.mistake.named
+    message = english(found)
     assert message.startswith("result[2]: ") and "Likely mistake: db is a mean, not a sum" in message
     # the same db with another item wrong as well is not that mistake
-    other = (dZ @ W + 1.0, dZ.T @ A, dZ.mean(axis=0))
-    assert "db is a mean" not in judge(check, case, tup(other), reference)
+    other = judge(check, case, tup((dZ @ W + 1.0, dZ.T @ A, dZ.mean(axis=0))), reference)
+    assert other.where == "result[0]" and other.mistake != known("db is a mean, not a sum")
+    assert "db is a mean" not in english(other)
 
 
 def test_a_finding_keeps_its_parts_and_can_drop_its_values(reference):
     import pickle
     z = np.array([-1.0, 0.5, 2.0])
     case = Case("activations.tanh", (z,), Matches())
-    message = judge(case.check, case, nd(np.tanh(z) + 0.123456), reference)
-    assert isinstance(message, compare.Finding) and "expected" in message and "0.123" in message
-    assert pickle.loads(pickle.dumps(message)) == message
-    brief = message.without_values()
-    assert brief == "result: 3 of 3 values differ" and "expected" not in brief
+    found = judge(case.check, case, nd(np.tanh(z) + 0.123456), reference)
+    assert found.kind == Kind.VALUES and found.param("got") - found.param("expected") == pytest.approx(0.123456)
+    assert "expected" in english(found) and "0.123" in english(found)
+    assert pickle.loads(pickle.dumps(found)) == found
+    brief = found.hidden()
+    assert (brief.kind, brief.where, brief.params, brief.mistake) == (Kind.VALUES, "result", (), None)
+    said = english(found, hidden=True)
+    assert said == "result: values differ from the correct ones"
+    assert not any(ch.isdigit() for ch in said) and "expected" not in said
