@@ -9,6 +9,7 @@ import pytest
 
 from autograder import compare, report
 from autograder.cases import Case, Matches
+from autograder.findings import Kind, finding, mistake
 from autograder.grading import CaseResult, SubmissionResult
 from autograder.labs import Question
 
@@ -31,11 +32,11 @@ def fake_lab(n_questions, functions_per_question=2, cases_per_function=3):
 
 
 def submission(prepared, name, fail=lambda case: None, total=None):
-    """A graded submission: `fail(case)` gives a failing message or None."""
+    """A graded submission: `fail(case)` gives a failing case's Finding or None."""
     results = []
     for case in prepared.cases:
         message = fail(case)
-        results.append(CaseResult(case, message is None, message or ""))
+        results.append(CaseResult(case, message is None, message, credit=1.0 if message is None else message.credit))
     scores = {q.name: 0.0 for q in prepared.lab.questions}
     result = SubmissionResult(name, scores, prepared.lab.points, results)
     if total is not None:
@@ -45,7 +46,7 @@ def submission(prepared, name, fail=lambda case: None, total=None):
 
 def test_the_pass_rate_bars_are_grouped_and_labelled_by_function():
     prepared = fake_lab(3)
-    results = [submission(prepared, "a", lambda c: "raised ValueError: bad" if c.function == "m.f1_0" else None),
+    results = [submission(prepared, "a", lambda c: finding(Kind.RAISED, error="ValueError", line="bad") if c.function == "m.f1_0" else None),
                submission(prepared, "b")]
     data = report.report_data(prepared, results)
     assert [f["name"] for f in data["functions"]] == ["f0_0", "f0_1", "f1_0", "f1_1", "f2_0", "f2_1"]
@@ -66,11 +67,12 @@ def test_the_pass_rate_bars_are_grouped_and_labelled_by_function():
 
 def test_top_failures_count_a_submission_once_per_function_in_words():
     prepared = fake_lab(2)
-    many = lambda case: (compare.Finding("result", f"{case.number} of 9 values differ", "expected 0.5, got 1.5",
-                                         "off by a factor of N") if case.function == "m.f0_0" else
-                         compare.Finding("", "raised ValueError: operands could not be broadcast together with shapes (4,3) (4,)",
-                                         "", compare.error_advice("ValueError: operands could not be broadcast together "
-                                                                  "with shapes (4,3) (4,)"))   # as grading.verdict builds it
+    error = "operands could not be broadcast together with shapes (4,3) (4,)"
+    many = lambda case: (finding(Kind.VALUES, "result", mistake("factor", name="N"), wrong=case.number + 1, size=9,
+                                 max_abs=1.0, max_rel=2.0, index=(case.number,), expected=0.5, got=1.5)
+                         if case.function == "m.f0_0" else
+                         finding(Kind.RAISED, mistake=compare.error_advice(f"ValueError: {error}"),   # as grading.verdict builds it
+                                 error="ValueError", line=error)
                          if case.function == "m.f1_1" else None)
     results = [submission(prepared, f"s{i}", many) for i in range(3)] + [submission(prepared, "clean")]
     top = report.report_data(prepared, results)["top_failures"]
@@ -83,14 +85,15 @@ def test_top_failures_count_a_submission_once_per_function_in_words():
 
 def test_failures_without_a_likely_mistake_group_without_numbers():
     prepared = fake_lab(1)
-    fails = lambda case: compare.Finding("result", f"{case.number + 1} of 7 values differ", f"expected {case.number}")
+    fails = lambda case: finding(Kind.VALUES, "result", wrong=case.number + 1, size=7, max_abs=0.5 + case.number,
+                                 max_rel=1.0, index=(case.number % 2,), expected=float(case.number), got=0.25)
     top = report.report_data(prepared, [submission(prepared, "a", fails), submission(prepared, "b", fails)])["top_failures"]
     assert top == ["f0_0: result: wrong values (2 submissions)", "f0_1: result: wrong values (2 submissions)"]
 
 
 def test_a_status_shared_by_whole_questions_is_one_top_failure():
     prepared = fake_lab(3)
-    broken = lambda case: "module m.py could not be imported: SyntaxError: bad (m.py, line 3)"
+    broken = lambda case: finding(Kind.IMPORT, module="m", cause="syntax", error="SyntaxError", message="bad", line=3)
     top = report.report_data(prepared, [submission(prepared, "a", broken)])["top_failures"]
     assert top == ["every function of q0, q1, q2: module m.py could not be imported (1 submission)"]
 
@@ -128,7 +131,7 @@ def test_any_number_of_questions_has_colours(n, tmp_path):
     colors = report.question_colors(prepared.lab.questions)
     assert list(colors) == [q.name for q in prepared.lab.questions]
     assert len(set(colors.values())) == n
-    results = [submission(prepared, "a", lambda c: "raised KeyError: 'x'" if c.number % 2 else None)]
+    results = [submission(prepared, "a", lambda c: finding(Kind.RAISED, error="KeyError", line="'x'") if c.number % 2 else None)]
     report.report_png(tmp_path / "report.png", prepared, results)
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
