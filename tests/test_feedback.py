@@ -13,8 +13,11 @@ import pytest
 from autograder import batch, compare, mutants, report
 from autograder.cases import Case, Matches
 from autograder.compare import FLOAT_ARRAY, PAIRS, SCALAR, SEQUENCE, tuple_of
-from autograder.grading import CaseResult, SubmissionResult
+from autograder.findings import Kind, Mistake, finding, known, mistake
+from autograder.grading import CaseResult, SubmissionResult, argument_name
 from autograder.labs import prepare
+
+from words import EN, english
 
 MISTAKES = ["dense_backward_dw_transposed", "mlp_backward_missing_1_over_n", "gradient_descent_step_in_place",
             "softmax_no_keepdims", "numerical_gradient_no_restore", "numerical_gradient_forward_difference",
@@ -90,7 +93,8 @@ def test_each_failing_function_is_one_short_block_with_its_mistake_once(graded):
 def test_no_failing_function_is_ever_cut(lab, prepared):
     """A submission failing every case of every function, each case differently: every
     function has its block (the old feedback kept 12 cases a question)."""
-    cases = [CaseResult(c, False, compare.Finding("result", f"{c.number} of 999 values differ")) for c in prepared.cases]
+    cases = [CaseResult(c, False, finding(Kind.VALUES, "result", wrong=c.number + 1, size=999, max_abs=1.0, max_rel=0.5,
+                                          index=(0,), expected=2.0, got=3.0)) for c in prepared.cases]
     result = SubmissionResult("all_wrong", {q.name: 0.0 for q in lab.questions}, lab.points, cases)
     text = report.feedback_text(result, prepared)
     found = blocks(text)
@@ -162,8 +166,10 @@ def test_results_json_has_one_test_per_function_and_visibility_with_the_block_te
     names = Counter(t["name"] for t in results["tests"])
     assert all(n == 1 for n in names.values())
     expected = {f"{q.name}: {f.split('.')[1]} ({v} cases)" for q in lab.questions for f in q.functions for v in ("public", "hidden")}
-    assert set(names) == expected | {f"backprop: {report.HIDDEN_SUMMARY}"}
-    summary = next(t for t in results["tests"] if t["name"] == f"backprop: {report.HIDDEN_SUMMARY}")
+    hidden_summary = EN.say("feedback.hidden_summary")
+    assert hidden_summary == "hidden cases (summary)"
+    assert set(names) == expected | {f"backprop: {hidden_summary}"}
+    summary = next(t for t in results["tests"] if t["name"] == f"backprop: {hidden_summary}")
     assert summary["visibility"] == "visible" and summary["status"] == "failed" and summary["max_score"] == 0
     assert summary["output"].split("\n")[1].startswith("mlp_backward: lost ") and "hidden cases failed" in summary["output"]
     results = {**results, "tests": [t for t in results["tests"] if t is not summary]}
@@ -180,20 +186,38 @@ def test_results_json_has_one_test_per_function_and_visibility_with_the_block_te
     assert functions["backprop.mlp_backward"]["earned"] == pytest.approx(sum(t["score"] for t in failed.values()))
 
 
-def test_student_words_point_to_what_students_have():
+def test_student_words_point_to_what_students_have(lab):
     said = report.student_words("dZ_L as in ASSIGNMENT.md; modified its input x in place; the contract says inputs stay unchanged")
-    assert said == "dZ_L as in the docstring; modified its input x in place; inputs must stay unchanged: work on a copy"
+    assert said == "dZ_L as in the docstring; modified its input x in place; the docstring says inputs stay unchanged"
     assert report.student_words("work on a copy (contract: no function modifies its inputs)") == \
         "work on a copy (no function modifies its inputs)"
+    # the catalogues themselves (the engine's and the lab's, every language) point to nothing students lack
+    for lang in ("en", "ko"):
+        for key, sentence in lab.words(lang).words.items():
+            assert "ASSIGNMENT" not in sentence and not re.search(r"\bcontract\b", sentence), (lang, key)
+    mutated = english(finding(Kind.MUTATED, argument="x", credit=1.0), name="relu")
+    assert mutated.startswith("modified its input x in place") and mutated.endswith("inputs must stay unchanged: work on a copy")
 
 
-def test_hidden_text_loses_values_but_keeps_shapes_and_counts():
-    finding = compare.Finding("result", "3 of 4 values differ", "max abs error 0.5; expected 0.123456, got 1", "off by a factor of N")
-    assert report.what_failed(finding, hidden=True) == "result: 3 of 4 values differ"
-    assert "0.123456" in report.what_failed(finding, hidden=False)
-    plain = "the final loss is 0.693; a correct loop reaches below 0.01 (reference: 0.00421) for shapes (4, 2)"
-    assert report.what_failed(plain, hidden=True) == \
-        "the final loss is (value hidden); a correct loop reaches below 0.01 (reference: (value hidden)) for shapes (4, 2)"
+def test_hidden_text_loses_values_and_counts_but_keeps_named_mistakes(lab):
+    """A hidden case's sentence keeps its kind, the item and a named mistake: no value, no count
+    (the counts are chosen by student code that may have read the inputs, autograder.hidden)."""
+    values = finding(Kind.VALUES, "result", mistake("factor", name="N"), wrong=3, size=4, max_abs=0.5, max_rel=0.75,
+                     index=(2,), expected=0.123456, got=1.0)
+    public = english(values)
+    assert "3 of 4 values differ" in public and "0.123456" in public and "Likely mistake: off by a factor of N" in public
+    assert english(values, hidden=True) == "result: values differ from the correct ones. Likely mistake: off by a factor of N"
+    measured = finding(Kind.VALUES, "result", mistake("constant_factor", named=False, value=0.9823), wrong=3, size=4,
+                       max_abs=0.5, max_rel=0.75, index=(2,), expected=0.123456, got=1.0)
+    assert "0.9823" in english(measured)
+    assert english(measured, hidden=True) == "result: values differ from the correct ones"
+    # a lab's outcome check: its measured loss and epochs are said for a public case only
+    outcome = finding(Kind.OUTCOME, "result[0]", check="xor_unsolved", loss=0.693, epochs=4000)
+    words = lab.words("en")
+    assert "0.693" in english(outcome, words=words) and "4000" in english(outcome, words=words)
+    hidden = english(outcome, hidden=True, words=words)
+    assert hidden == "result[0]: the returned params do not solve XOR (a correct loop reaches a loss below 0.01)"
+    assert "0.693" not in hidden and "4000" not in hidden
 
 
 def test_result_names_come_from_the_docstrings(prepared):
@@ -206,21 +230,30 @@ def test_result_names_come_from_the_docstrings(prepared):
     assert namer.result_names(by_function["backprop.mlp_backward"]) == ("grads",)
     assert namer.result_names(by_function["activations.sigmoid"]) == ()
     case = by_function["backprop.gradient_descent_step"]
-    assert namer.words(case, "result[1][0]: shape (2,)") == "W of layer 2 in the result: shape (2,)"
-    assert namer.words(case, "modified its input argument 2[0][1] in place") == "modified its input grads[0][1] in place"
+    assert namer.where(case, "result[1][0]") == "W of layer 2 in the result"
+    shape = finding(Kind.SHAPE, "result[1][0]", got=(2,), expected=(3,), hint="")
+    assert namer.finding(case, shape, False) == "W of layer 2 in the result: shape (2,), expected (3,)"
+    # an argument changed in place is named by the signature where it is found (grading), as the docstring names it
+    argument = argument_name(case, "in_1_0_1")
+    assert argument == "grads[0][1]"
+    said = namer.finding(case, finding(Kind.MUTATED, argument=argument, credit=1.0), False)
+    assert said.startswith("modified its input grads[0][1] in place") and "gradient_descent_step's points" in said
     named = Case("backprop.gradient_descent_step", (), Matches(form=PAIRS), result_names=("new_params",))
-    assert namer.words(named, "result[1][0]: x") == "new_params[1][0]: x"
+    assert namer.where(named, "result[1][0]") == "new_params[1][0]"
 
 
 def test_leaf_names_in_every_form():
-    assert compare.leaf_names("result[2]: 1 of 3 values differ", ("w", "b", "errors"), tuple_of(FLOAT_ARRAY, SCALAR, SEQUENCE)) \
-        == "errors: 1 of 3 values differ"
-    assert compare.leaf_names("result[1][0][1]: shape", ("out", "cache"), tuple_of(FLOAT_ARRAY, PAIRS)) == "cache[0][1]: shape"
-    assert compare.leaf_names("result: shape (3,)", ("Z",), FLOAT_ARRAY) == "Z: shape (3,)"
+    say = EN.say
+    three = tuple_of(FLOAT_ARRAY, SCALAR, SEQUENCE)
+    assert compare.leaf_name("[2]", ("w", "b", "errors"), three, say) == "errors"
+    assert compare.leaf_name("[1][0][1]", ("out", "cache"), tuple_of(FLOAT_ARRAY, PAIRS), say) == "cache[0][1]"
+    assert compare.leaf_name("", ("Z",), FLOAT_ARRAY, say) == "Z"
+    assert compare.leaf_name("[3]", ("losses",), SEQUENCE, say) == "losses[3]"
     # no names, or names that do not fit the tuple: positions, said in words
-    assert compare.leaf_names("result[2]: shape", (), tuple_of(FLOAT_ARRAY, SCALAR, SEQUENCE)) == "item 2 of the result: shape"
-    assert compare.leaf_names("result[2]: shape", ("a", "b"), tuple_of(FLOAT_ARRAY, SCALAR, SEQUENCE)) == "item 2 of the result: shape"
-    assert compare.leaf_names("the result is transposed", ("Z",), FLOAT_ARRAY) == "the result is transposed"
+    assert compare.leaf_name("[2]", (), three, say) == "item 2 of the result"
+    assert compare.leaf_name("[2]", ("a", "b"), three, say) == "item 2 of the result"
+    assert compare.leaf_name("[1][0]", (), PAIRS, say) == "W of layer 2 in the result"
+    assert compare.leaf_name("", (), FLOAT_ARRAY, say) == "result"
     assert compare.result_names_from_doc("Returns (w, b, errors): w (D,)") == ("w", "b", "errors")
     assert compare.result_names_from_doc("Returns Z of shape (N, n_out).") == ("Z",)
     assert compare.result_names_from_doc("Returns a float64 array of the same shape as z.") == ()
@@ -228,12 +261,16 @@ def test_leaf_names_in_every_form():
 
 
 def test_error_advice_follows_the_error_not_a_fixed_hint():
-    assert "keepdims=True" in compare.error_advice("ValueError: operands could not be broadcast together with shapes (4,3) (4,)")
+    keepdims = compare.error_advice("ValueError: operands could not be broadcast together with shapes (4,3) (4,)")
+    assert keepdims == Mistake("keepdims") and "keepdims=True" in EN.mistake(keepdims)
     matmul = compare.error_advice("ValueError: matmul: Input operand 1 has a mismatch in its core dimension 0")
-    assert "matrix product" in matmul and "keepdims" not in matmul
+    assert matmul == Mistake("matmul") and "matrix product" in EN.mistake(matmul) and "keepdims" not in EN.mistake(matmul)
     other = compare.error_advice("ValueError: operands could not be broadcast together with shapes (4,3) (2,5)")
-    assert "keepdims" not in other and "shapes" in other
-    assert compare.error_advice("TypeError: unsupported operand") == ""
+    assert other == Mistake("broadcast") and "keepdims" not in EN.mistake(other) and "shapes" in EN.mistake(other)
+    assert compare.error_advice("IndexError: index 5 is out of bounds for axis 0 with size 3") == Mistake("index")
+    assert compare.error_advice("TypeError: unsupported operand") is None
+    # the advice says nothing of the error's own numbers, so a hidden case may show it
+    assert all(m.named for m in (keepdims, matmul, other))
 
 
 def as_value(value):
@@ -261,21 +298,28 @@ def test_a_known_mistake_on_one_item_of_train_is_named(lab, prepared, settings):
                     known={"the loss is recorded after the update": wrong})
     got = wrong(*case.args, **case.kwargs)
     message = check.judge(case, as_value(got), prepared.expected[k], settings)
-    assert message.where == "result[1]" and message.mistake == "the loss is recorded after the update"
+    assert message.where == "result[1]" and message.mistake == known("the loss is recorded after the update")
     # without the entry nothing is named (the lab's own check has one); a value that is wrong in
     # another way is not that mistake
     bare = Matches(form=case.check.form, rtol=case.check.rtol, atol=case.check.atol)
-    assert bare.judge(case, as_value(got), prepared.expected[k], settings).mistake == ""
-    assert case.check.judge(case, as_value(got), prepared.expected[k], settings).mistake.startswith(
-        "the loss recorded after the update")
+    assert bare.judge(case, as_value(got), prepared.expected[k], settings).mistake is None
+    own = case.check.judge(case, as_value(got), prepared.expected[k], settings).mistake
+    assert own.key == "known" and own.param("text").startswith("the loss recorded after the update")
     other = (got[0], [2 * loss for loss in got[1]])
-    assert check.judge(case, as_value(other), prepared.expected[k], settings).mistake != "the loss is recorded after the update"
+    assert check.judge(case, as_value(other), prepared.expected[k], settings).mistake != known("the loss is recorded after the update")
 
 
 def test_a_mistake_named_in_one_case_of_many_is_not_the_headline():
-    case = Case("activations.tanh", (np.zeros(2),), Matches())
-    finding = lambda mistake: CaseResult(case, False, compare.Finding("result", "2 of 2 values differ", "", mistake))
-    rare = [finding("off by a constant factor of 0.9823")] + [finding("") for _ in range(8)]
-    assert report.headline(rare) == ("", 0)
-    common = [finding("the sign is flipped")] * 3 + [finding("")] * 6
-    assert report.headline(common) == ("the sign is flipped", 3)
+    from autograder.feedback import headline
+    public = Case("activations.tanh", (np.zeros(2),), Matches(), hidden=False)
+    hidden = Case("activations.tanh", (np.zeros(2),), Matches(), hidden=True)
+    failed = lambda guess, case=public: CaseResult(case, False, finding(
+        Kind.VALUES, "result", guess, wrong=2, size=2, max_abs=1.0, max_rel=1.0, index=(0,), expected=1.0, got=2.0))
+    factor = mistake("constant_factor", named=False, value=0.9823)
+    rare = [failed(factor)] + [failed(None) for _ in range(8)]
+    assert headline(rare) == (None, 0)
+    common = [failed(Mistake("sign_flipped"))] * 3 + [failed(None)] * 6
+    assert headline(common) == (Mistake("sign_flipped"), 3)
+    # a measured mistake heads a public block, never a hidden one (it would say the factor)
+    assert headline([failed(factor)] * 3) == (factor, 3)
+    assert headline([failed(factor, hidden)] * 3) == (None, 0)
