@@ -420,7 +420,7 @@ def autograder_files(lab, settings=None, show_hidden=False):
     for q in lab.questions:
         files[f"tests/{q.name}.py"] = placeholder_test(q.name, q.points).encode()
     engine = Path(__file__).resolve().parent
-    for path in sorted(engine.rglob("*.py")):
+    for path in sorted([*engine.rglob("*.py"), *engine.rglob("*.toml")]):   # the code and its message catalogue
         rel = path.relative_to(engine).as_posix()
         if shippable(rel):
             files[f"autograder/{rel}"] = path.read_bytes()

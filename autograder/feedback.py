@@ -44,9 +44,9 @@ def label_of(found: Finding, hidden: bool) -> Label:
 
 @dataclass
 class Example:
-    case: object          # cases.Case
+    case: object          # cases.Case: a public one is shown with its inputs and can be rerun
     finding: Finding
-    hidden: bool          # shown in the words of a hidden case
+    hidden: bool          # its finding in the words of a hidden case (a hidden case, or a tainted public one)
 
 
 @dataclass
@@ -134,12 +134,12 @@ def function_feedback(results, share_of_cases, earned, visibility="") -> Functio
     block.also_mutated = any(r.mutated and r.message.kind != Kind.MUTATED for r in results if r.message is not None)
     same = [r for r in failed if shown_mistake(r) == block.headline] or failed
     if same:
-        example = min(same, key=lambda r: (r.hidden_words, r.case.number))
+        example = min(same, key=lambda r: (r.case.hidden, r.hidden_words, r.case.number))
         block.example = Example(example.case, example.message, example.hidden_words)
         own = shown_mistake(example)
         if own is not None and own != block.headline:
             block.example_mistake = own
-        block.reproduce_case = None if example.hidden_words else example.case.number
+        block.reproduce_case = None if example.case.hidden else example.case.number
     return block
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import compare, feedback, intake, text
 from .catalogue import Catalogue, cut, display_width, pad
-from .findings import Finding
+from .findings import Finding, Kind
 from .grading import function_points
 
 STATUS_COLUMNS = ["total_points_earned", "percent_correct", "grading_status"]
@@ -62,8 +62,12 @@ def status_text(result, words) -> str:
     <why>", then what the intake chose, most telling first: one line, cut by text.status."""
     if result.refused is not None:
         return text.status(words.say("status.not_graded", problem=result.refused.describe(words)))
-    head = (words.say("status.errors", problem=words.finding(result.problem, False)) if result.problem is not None
-            else words.say("status.completed"))
+    problem = result.problem
+    if problem is None:
+        head = words.say("status.completed")
+    else:
+        head = words.say("status.errors", problem=words.cause(problem) if problem.kind == Kind.IMPORT
+                         else words.finding(problem, False))
     return text.status("; ".join([head, *(intake.describe(n, words) for n in result.notes)]))
 
 
@@ -237,8 +241,8 @@ def function_lines(block, namer, parts):
         lines.append(words.say("feedback.also_mutated", name=block.name))
     what = namer.finding(case, example.finding, example.hidden)
     label = f" ({case.label})" if case.label else ""
-    key = "feedback.example_hidden" if example.hidden else "feedback.example_public"
-    line = words.say(key, call=describe_call(case, not example.hidden, words), label=label, what=what)
+    key = "feedback.example_hidden" if case.hidden else "feedback.example_public"
+    line = words.say(key, call=describe_call(case, not case.hidden, words), label=label, what=what)
     if block.example_mistake is not None:
         line += words.say("feedback.example_mistake", mistake=namer.mistake(block.example_mistake, example.hidden))
     lines.append(line)

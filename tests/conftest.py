@@ -1,10 +1,22 @@
-"""Shared fixtures: the lab, its prepared cases and settings sized for tests."""
+"""Shared fixtures: the lab, its prepared cases and settings sized for tests.
+
+The kit's tests read the grader's words in English unless a test asks for a language (Lab 17
+speaks Korean by default): the default settings, the command line (AUTOGRADER_LANG) and the
+self-check (CHECKS_LANG) are set to English here, before any test module imports them.
+"""
+import os
 import re
 
 import pytest
 
-from autograder.config import DEFAULTS
-from autograder.labs import load_lab
+from autograder import config
+
+config.DEFAULTS = config.DEFAULTS.with_overrides(lang="en")
+os.environ.setdefault("AUTOGRADER_LANG", "en")
+os.environ.setdefault("CHECKS_LANG", "en")
+
+from autograder.config import DEFAULTS  # noqa: E402 (after the language is set)
+from autograder.labs import load_lab  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,8 @@ def test_build_writes_the_three_outputs(dist, lab):
     handout = build.read_tree(dist / "student")
     expected = {"checks.py", NOTEBOOK, "README.md", "requirements.txt", *(f"{m}.py" for m in MODULES),
                 *(f"tests/{q.name}.py" for q in lab.questions), "public_cases.json",
-                *(f"checklib/{name}" for name in ("__init__.py", "compare.py", "text.py", "judges.py", "runner.py"))}
+                *(f"checklib/{name}" for name in ("__init__.py", "compare.py", "text.py", "findings.py", "judges.py", "runner.py",
+                                                  "catalogue/__init__.py", "catalogue/en.json", "catalogue/ko.json"))}
     assert set(handout) == expected
     assert handout == build.read_tree(lab.assignment_dir)
     assert build.read_zip(dist / "student.zip") == {f"lab17_backprop/{k}": v for k, v in handout.items()}
@@ -107,13 +108,13 @@ def test_handout_requirements_name_what_students_install(dist):
     assert optional and all(line.startswith("#") for line in optional) and any("optional" in l.lower() for l in lines)
 
 
-def test_handout_points_to_no_staff_document(dist):
+def test_handout_points_to_no_staff_document(dist, lab):
     """Prose and data students read; checklib/ is the engine's own code, copied unchanged (its
     comments call the docstrings' promises "the contract"), and is checked to be exactly that."""
     from autograder.selfcheck import library_files
     files = build.read_tree(dist / "student")
     assert build.unknown_references(files) == []
-    engine = library_files()
+    engine = library_files(lab)
     assert all(files[name] == text.encode() for name, text in engine.items())
     text = "\n".join(data.decode("utf-8", "replace") for name, data in files.items() if name not in engine)
     assert "ASSIGNMENT" not in text and "contract" not in text.lower()
@@ -261,7 +262,7 @@ def test_settings_from_the_environment():
     settings = config.from_environment(environ={"AUTOGRADER_ISOLATION": "nobody", "AUTOGRADER_CASE_TIMEOUT": "7.5",
                                                 "AUTOGRADER_RESTARTS": "3", "AUTOGRADER_PYTHON": "/usr/bin/python3"})
     assert (settings.isolation, settings.case_timeout, settings.restarts) == ("nobody", 7.5, 3)
-    assert config.from_environment(environ={}) == config.DEFAULTS
+    assert config.from_environment(base=config.DEFAULTS, environ={}) == config.DEFAULTS
     with pytest.raises(ValueError, match="AUTOGRADER_CASE_TIMEOUT"):
         config.from_environment(environ={"AUTOGRADER_CASE_TIMEOUT": "soon"})
 

@@ -86,7 +86,7 @@ def test_first_cell_without_otter_falls_back_to_checks(dist, tmp_path, no_otter)
     assert rc == 0, out
     assert "grader is checks.Notebook" in out, out
     assert [line for line in out.splitlines() if INSTALL_LINE in line] == [out.splitlines()[0]], out  # one line, first
-    assert "FAIL  heaviside: not written yet (NotImplementedError)" in out, out
+    assert "FAIL  heaviside: not written yet (raises NotImplementedError)" in out, out
     assert re.search(r"result: tlu results: 0 of (\d+) checks passed, \1 FAILED", out), out
     assert "Traceback" not in out, out
 
@@ -173,7 +173,7 @@ def test_fresh_venv_without_otter_runs_checks_and_the_first_cell(dist, tmp_path,
     proc = subprocess.run([str(fresh_python), "checks.py"], cwd=work, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
-    assert "FAIL  sigmoid: not written yet (NotImplementedError)" in out, out
+    assert "FAIL  sigmoid: not written yet (raises NotImplementedError)" in out, out
     total = re.search(r"Summary: 1 of (\d+) checks passed, (\d+) FAILED\.", out)   # all but the given ACTIVATIONS
     assert total and int(total.group(1)) - 1 == int(total.group(2)), out
 

@@ -156,7 +156,7 @@ def test_skeleton_fails_every_question_with_not_written_lines(skeleton):
     for spec in CONTRACT.QUESTIONS.values():
         for function in spec["functions"]:
             name = function.split(".")[1]
-            assert out.count(f"FAIL  {name}: not written yet (NotImplementedError)") >= 1, f"{name}:\n{out}"
+            assert out.count(f"FAIL  {name}: not written yet (raises NotImplementedError)") >= 1, f"{name}:\n{out}"
     for question in CONTRACT.QUESTIONS:
         assert re.search(rf"^{question} \(.*\): \d+ of \d+ checks passed, \d+ FAILED$", out, re.M), out
     for section in out.split("\n== ")[1:]:   # one line per unwritten function in a question, however many checks need it
@@ -188,7 +188,7 @@ def test_run_returns_true_or_raises_assertion_error(skeleton, reference):
             "    print('AssertionError:', exc)\n")
     rc, out = run(skeleton, "-c", code)
     assert rc == 0, out
-    assert out.startswith("AssertionError: tlu (") and "FAIL  heaviside: not written yet (NotImplementedError)" in out, out
+    assert out.startswith("AssertionError: tlu (") and "FAIL  heaviside: not written yet (raises NotImplementedError)" in out, out
 
 
 # --- every kind of check can fail: the lab's bank -------------------------------------------

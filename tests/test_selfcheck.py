@@ -180,10 +180,9 @@ def test_checks_and_the_grader_give_the_same_verdict_in_the_same_words(tmp_path,
             assert passed == r.passed, f"{name}, case {r.case.number}: grader {r.passed}, checks.py {passed}\n{out}"
             if r.passed:
                 continue
-            what = namer.words(r.case, report.what_failed(r.message, False))
+            what = namer.finding(r.case, r.message, r.hidden_words)
             assert lines[0] == f"{r.case.name}: {what}", f"{name}:\n{lines[0]}\n{r.case.name}: {what}"
-            mistake = report.mistake_of(r.message)
-            if mistake:
-                assert f"Likely mistake: {namer.words(r.case, mistake)}" in lines, f"{name}: {lines}"
+            if r.message.mistake is not None:
+                assert f"Likely mistake: {namer.mistake(r.message.mistake)}" in lines, f"{name}: {lines}"
             assert f"Reproduce: python checks.py --case {r.case.number}" in lines
     assert compared >= len(SAME) - 2, compared

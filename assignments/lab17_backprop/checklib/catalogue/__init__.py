@@ -27,14 +27,15 @@ DEFAULT = "en"
 
 
 def flatten(table, prefix=""):
-    out = {}
+    """{"kind.values": ...} from TOML's nested tables."""
+    flat = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            out.update(flatten(value, name + "."))
+            flat.update(flatten(value, name + "."))
         else:
-            out[name] = value
-    return out
+            flat[name] = value
+    return flat
 
 
 @lru_cache(maxsize=None)
@@ -122,8 +123,13 @@ class Catalogue:
             params["hint"] = self.say(f"shape_hint.{found.param('hint')}") if found.param("hint") else ""
         if "line" in params and params["line"] is not None:
             params["line"] = str(params["line"])
-        text = self.say(self.kind_key(shown, hidden), **params)
-        return text
+        if found.kind == Kind.IMPORT:   # "module m.py could not be imported: <why>"
+            return self.say("kind.import", **params) + ": " + self.cause(found)
+        return self.say(self.kind_key(shown, hidden), **params)
+
+    def cause(self, found: Finding) -> str:
+        """Why a module could not be imported (Kind.IMPORT), the status's words."""
+        return self.say(f"cause.{found.param('cause')}", **dict(found.params))
 
     def mistake(self, mistake: Mistake | None, hidden: bool = False) -> str:
         """The likely mistake in words ("" for none, or for an unnamed one in a hidden case)."""
