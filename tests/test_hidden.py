@@ -1,17 +1,22 @@
 """A hidden case's message carries no number from the case or the student (autograder.hidden).
 
-Every hidden case of Lab 17 is judged on hostile results built to carry numbers out (a
-zero-size array whose shape spells them, a result scaled by a measured factor, NaN at a
-chosen index, integer dtypes, lists and tuples of a chosen length), and the text a student
-reads is checked for digits; then a hostile submission is graded end to end, and the same
-submission leaks when the rewrite is switched off."""
+Every case of Lab 17 (a public one as if judged after hidden inputs entered the sandbox) is
+judged on hostile results built to carry numbers out (a zero-size array whose shape spells
+them, a result scaled by a measured factor, NaN at a chosen index, integer dtypes, lists and
+tuples of a chosen length); its rewritten finding is checked as data (only the parameters its
+kind allows, a named mistake only, the contract's item) and every text a student or TA reads
+of it (the example line, the likely mistake, the short label of "Also:" and report.png), in
+English and in Korean, is checked for digits that are not the catalogue's or the contract's
+own; then a hostile submission is graded end to end, and the same submission leaks when the
+hiding is switched off."""
 import re
 
 import numpy as np
 import pytest
 
-from autograder import batch, hidden, report
+from autograder import batch, feedback, grading, hidden, report
 from autograder.config import DEFAULTS
+from autograder.findings import Kind, Mistake, finding, known, mistake
 from autograder.labs import prepare
 from autograder.values import Value
 
@@ -57,86 +62,210 @@ def prepared(lab, settings):
     return prepare(lab, settings)
 
 
-def student_text(prepared, case, message):
-    """What a student reads of one hidden case: the example line and the likely mistake."""
-    namer = report.Namer(prepared)
-    said = namer.words(case, report.what_failed(message, True))
-    mistake = namer.words(case, report.mistake_of(message))
-    return f"{report.describe_call(case, False)}: {said}. {mistake}"
+@pytest.fixture(scope="module")
+def namers(lab, prepared):
+    """The lab's words over the engine's, in both languages, as a batch renders them."""
+    return {lang: report.Namer(prepared, lab.words(lang)) for lang in ("en", "ko")}
 
 
-def digits_left(text, case):
-    """Digits of `text` that are not the contract's: a tuple item's index, the case's own
-    label and equation (written by the lab's author) and the named mistakes' fixed words."""
-    from autograder import cases, compare
-    named = [*compare.NAMED_GUESSES, *cases.NAMED_DIAGNOSES, *getattr(case.check, "known", {})]
-    for fixed in (case.label, case.equation, *sorted(named, key=len, reverse=True)):
-        if fixed:
-            text = text.replace(fixed, "")
-    text = re.sub(r"off by a factor of (1/)?\w+", "", text)
-    text = re.sub(r"\[\d\]", "", text)
-    text = re.sub(r"took longer than [\d.]+ s", "", text)
+def student_text(namer, case, found, label=True):
+    """Everything a student or TA reads of one hidden case's finding: the example line, its
+    likely mistake, and (label) its short label (the "Also:" line, report.png's top failures)."""
+    call = report.describe_call(case, False, namer.words)
+    said = namer.finding(case, found, True)
+    likely = namer.mistake(found.mistake, True)
+    short = namer.label(case, feedback.label_of(found, True)) if label else ""
+    return f"{call}: {said}. {likely} | {short}"
+
+
+SECTIONS = ("hidden", "kind_short", "mistake", "where", "known", "shape_hint")
+
+
+def fixed_words(words, case):
+    """The pieces of text with digits that are the catalogue's or the contract's own, not a
+    case's: the literal text of the catalogue's templates (float64, 0.01, 2h), the lab's known
+    mistakes, the case's label, equation and factor names, a tuple form's item numbers."""
+    import string
+    fixed = [case.label, case.equation]
+    for key, template in words.words.items():
+        if key.split(".")[0] in SECTIONS:
+            fixed += [literal for literal, *_ in string.Formatter().parse(template) if literal]
+    for text in getattr(case.check, "known", {}):
+        fixed += [text, words.mistake(known(text))]
+    names = [name for name, _ in getattr(case.check, "factors", ())] + ["2", "h"]   # numerical_gradient's own
+    fixed += [words.mistake(mistake("factor", name=n)) for name in names for n in (name, f"1/{name}")]
+    form = getattr(case.check, "form", None)
+    if form is not None and form.kind == "tuple":
+        fixed += [words.say("where.item", item=i) for i in range(len(form.items))]
+    return sorted({f for f in fixed if f and any(ch.isdigit() for ch in f)}, key=len, reverse=True)
+
+
+def digits_left(text, case, words, found=None):
+    """Digits of `text` that are not the catalogue's or the contract's (see fixed_words), nor
+    the settings a hidden finding keeps (Kind.hidden_params: a time limit, a deducted share)."""
+    kept = dict(found.params) if found is not None else {}
+    settings = [f"{kept['seconds']:g} s"] if "seconds" in kept else []
+    settings += [f"{kept['share']:.0%}"] if "share" in kept else []
+    for piece in settings + fixed_words(words, case):
+        text = text.replace(piece, "")
     return re.findall(r"\d+", text)
 
 
-def test_no_hidden_message_carries_a_number(prepared, settings):
+def check_hidden_finding(found, original, case):
+    """The rewritten finding as data: the parameters its kind allows, a named mistake or none,
+    the contract's item (a tuple form's first index only), the credit kept."""
+    allowed = found.kind.hidden_params
+    assert found.kind == original.kind and found.credit == original.credit
+    assert allowed is None or set(dict(found.params)) <= allowed, found
+    assert found.mistake is None or (found.mistake.named and found.mistake == original.mistake), found
+    form = getattr(case.check, "form", None)
+    match = re.fullmatch(r"(result)?(?:\[(\d+)\])?", found.where)
+    assert match, found.where
+    if match.group(2) is not None:
+        assert form is not None and form.kind == "tuple" and int(match.group(2)) < len(form.items), found.where
+
+
+def test_no_hidden_message_carries_a_number(prepared, settings, namers):
     from autograder.compare import Mismatch
     checked = 0
-    for case in prepared.cases:
-        if not case.hidden:
-            continue
+    seen = set()
+    for case in prepared.cases:          # public cases too: as a tainted one is rewritten
         expected = prepared.expected[case.number]
         for what, result in hostile_results(expected).items():
             try:
                 with np.errstate(all="ignore"):
-                    message = case.check.judge(case, result, expected, settings)
+                    found = case.check.judge(case, result, expected, settings)
             except Mismatch as exc:
-                message = str(exc)
+                found = exc.finding
             except Exception:      # a judge that cannot take this result at all: nothing to show
                 continue
-            if not message:
+            if found is None:
                 continue
-            text = student_text(prepared, case, hidden.rewrite(message, case))
-            assert not digits_left(text, case), (case.function, what, text)
-            assert not any(m in text for m in MAGIC), (case.function, what, text)
+            rewritten = hidden.rewrite(found, case)
+            check_hidden_finding(rewritten, found, case)
+            seen.add(found.kind)
+            for lang, namer in namers.items():
+                text = student_text(namer, case, rewritten)
+                assert not digits_left(text, case, namer.words), (lang, case.function, what, text)
+                assert not any(m in text for m in MAGIC), (lang, case.function, what, text)
+                # the renderer alone hides them too: the finding as judged, said as a hidden case's
+                raw = student_text(namer, case, found)
+                assert not any(m in raw for m in MAGIC), (lang, case.function, what, raw)
             checked += 1
-    assert checked > 500
+    assert checked > 700
+    assert {Kind.SHAPE, Kind.VALUES, Kind.NOT_FINITE, Kind.DTYPE, Kind.TYPE, Kind.ITEMS} <= seen, seen
 
 
-@pytest.mark.parametrize("message", [
-    "result: returned a ndarray of shape (0, 404478), expected a 0-d result",
-    "result: 7919 items, expected 3",
-    "losses has 7919 entries, expected one per epoch (1000)",
-    "the returned params do not solve XOR: their loss is 0.4045 (a correct loop reaches below 0.01)",
-    "raised ValueError: 404478 is my secret; it must stay warning-free",
-    "returned a result that could not be read (7919 nodes)",
-    "the sandbox stopped: 404478",
-])
-def test_every_message_path_of_text_is_rebuilt_without_numbers(prepared, message):
+HOSTILE_FINDINGS = {
+    "type": finding(Kind.TYPE, "result[1]", got="ndarray", shape=(0, 404478), wanted="array0"),
+    "items": finding(Kind.ITEMS, "result", got=7919, got_type="tuple", expected=3, unit="items"),
+    "items of a tuple": finding(Kind.ITEMS, "result", got=None, got_type="list", expected=2, unit="items"),
+    "epochs": finding(Kind.ITEMS, "result[1]", got=7919, expected=1000, unit="epochs"),
+    "pairs": finding(Kind.ITEMS, "result[0]", got=613, expected=2, unit="pairs"),
+    "outcome": finding(Kind.OUTCOME, "result[0]", check="xor_unsolved", loss=0.4045, epochs=2949978),
+    "raised": finding(Kind.RAISED, mistake=mistake("constant_factor", named=False, value=404478.0), error="ValueError",
+                      line="404478 is my secret"),
+    "warned": finding(Kind.WARNED, warning="RuntimeWarning", line="404478 is my secret"),
+    "unreadable": finding(Kind.UNREADABLE, nodes=7919),
+    "crashed": finding(Kind.CRASHED, reason="protocol", detail="404478"),
+    "values": finding(Kind.VALUES, "result[1][7919]", mistake("constant_factor", named=False, value=-0.4045),
+                      wrong=7919, size=404478, max_abs=0.4045, max_rel=None, index=(613, 2), expected=7919.5, got=-404478.0),
+    "not finite": finding(Kind.NOT_FINITE, "result[0][613][1]", count=7919, index=(404478,)),
+    "gradcheck": finding(Kind.GRADCHECK, "result[0][613][0]", of="loss", error=0.4045, tol=613.0, index=(7919,),
+                         numerical=404478.0, yours=2949978.0),
+    "shape": finding(Kind.SHAPE, "result[1]", got=(0, 404478), expected=(2949978,), hint="transposed"),
+    "dtype": finding(Kind.DTYPE, "result[0][613][1]", got="int16", wanted="float"),
+    "pair": finding(Kind.PAIR, "result[0][7919]"),
+    "missing": finding(Kind.MISSING, "result[1][613]"),
+    "object": finding(Kind.OBJECT, "result[1][613]"),
+    "form": finding(Kind.FORM, "result[1]", got="a list of 7919 floats", wanted="ndarray", share=0.25),
+}
+
+
+@pytest.mark.parametrize("function", ["backprop.train", "backprop.gradient_descent_step", "activations.softmax"])
+@pytest.mark.parametrize("what", list(HOSTILE_FINDINGS))
+def test_every_kind_of_finding_is_rebuilt_without_numbers(prepared, namers, what, function):
+    case = next(c for c in prepared.cases if c.hidden and c.function == function)
+    found = HOSTILE_FINDINGS[what]
+    rewritten = hidden.rewrite(found, case)
+    check_hidden_finding(rewritten, found, case)
+    for lang, namer in namers.items():
+        text = student_text(namer, case, rewritten, label=False)
+        assert not digits_left(text, case, namer.words, rewritten), (lang, text)
+        assert not any(m in text for m in MAGIC), (lang, text)
+        assert "secret" not in text, (lang, text)
+
+
+LABEL_BUG = pytest.mark.xfail(strict=True, raises=KeyError, reason=(
+    "engine: report.Namer.label renders a Label of a kind without a kind_short key through the hidden template, "
+    "but feedback.LABEL_PARAMS carries no `warning` (WARNED) nor `wanted`/`share` (FORM): KeyError"))
+
+
+@pytest.mark.parametrize("what", [pytest.param(w, marks=LABEL_BUG) if w in ("warned", "form") else w
+                                  for w in HOSTILE_FINDINGS])
+def test_every_kind_of_finding_has_a_short_label_without_numbers(prepared, namers, what):
     case = next(c for c in prepared.cases if c.hidden and c.function == "backprop.train")
-    text = str(hidden.rewrite(message, case))
-    assert not re.search(r"\d", text), text
+    rewritten = hidden.rewrite(HOSTILE_FINDINGS[what], case)
+    for lang, namer in namers.items():
+        label = namer.label(case, feedback.label_of(rewritten, True))
+        assert label and not digits_left(label, case, namer.words, rewritten), (lang, label)
+        assert not any(m in label for m in MAGIC) and "secret" not in label, (lang, label)
+
+
+def test_the_digit_check_sees_a_leak(prepared, namers):
+    """The checks above fail on a finding that keeps what a hidden case may not say."""
+    case = next(c for c in prepared.cases if c.hidden and c.function == "backprop.train")
+    found = HOSTILE_FINDINGS["values"]
+    namer = namers["en"]
+    public = f"{namer.finding(case, found, False)}. {namer.mistake(found.mistake, False)}"
+    assert digits_left(public, case, namer.words) and any(m in public for m in MAGIC)
+    with pytest.raises(AssertionError):
+        check_hidden_finding(found, found, case)   # the where, a measured mistake
+
+
+@pytest.mark.xfail(strict=True, reason="engine: findings.HIDDEN_PARAMS keeps Kind.MUTATED's `argument` whole, so a hidden "
+                                       "case names the layer of its input that was changed (params[2][0], an index the "
+                                       "hidden input and the student choose); the string engine kept only the name")
+def test_a_hidden_in_place_change_names_the_argument_not_its_layer(prepared, namers):
+    case = max((c for c in prepared.cases if c.hidden and c.function == "backprop.gradient_descent_step"),
+               key=lambda c: len(c.args[0]))
+    last = len(case.args[0]) - 1
+    argument = grading.argument_name(case, f"in_0_{last}_0")
+    assert argument == f"params[{last}][0]" and last >= 2
+    rewritten = hidden.rewrite(finding(Kind.MUTATED, argument=argument, credit=1.0), case)
+    for namer in namers.values():
+        text = student_text(namer, case, rewritten)
+        assert not digits_left(text, case, namer.words), text
+    assert rewritten.param("argument") == "params"
 
 
 def test_named_mistakes_survive_and_measured_ones_do_not(prepared):
-    from autograder.compare import Finding
     case = next(c for c in prepared.cases if c.hidden and c.function == "backprop.mse")
-    assert hidden.rewrite(Finding("result", "1 of 1 values differ", "max abs error 0.5", "off by a factor of N"), case).mistake \
-        == "off by a factor of N"
-    assert hidden.rewrite(Finding("result", "1 of 1 values differ", "", "off by a constant factor of -0.4045"), case).mistake == ""
-    known = next(iter(case.check.known), None)
-    if known:
-        assert hidden.rewrite(Finding("result", "values differ", "", known), case).mistake == known
+    values = dict(wrong=1, size=1, max_abs=0.5, max_rel=0.5, index=(), expected=1.0, got=1.5)
+    factor = mistake("factor", name="N")
+    assert hidden.rewrite(finding(Kind.VALUES, "result", factor, **values), case).mistake == factor
+    measured = mistake("constant_factor", named=False, value=-0.4045)
+    assert hidden.rewrite(finding(Kind.VALUES, "result", measured, **values), case).mistake is None
+    for guess in (Mistake("transposed"), Mistake("sign_flipped"), Mistake("all_zero"), Mistake("keepdims")):
+        assert hidden.rewrite(finding(Kind.VALUES, "result", guess, **values), case).mistake == guess
+    lab_case = next(c for c in prepared.cases if c.hidden and c.function == "backprop.cross_entropy")
+    text = next(iter(lab_case.check.known))
+    assert hidden.rewrite(finding(Kind.VALUES, "result", known(text), **values), lab_case).mistake == known(text)
 
 
-def test_a_student_line_is_never_read_back_as_the_graders_mistake(prepared):
+def test_a_student_line_is_never_read_back_as_the_graders_mistake(prepared, namers):
     """A public case shows one cleaned line of the student's exception: saying
     '. Likely mistake: ' in it does not make it the grader's headline."""
     case = next(c for c in prepared.cases if not c.hidden and c.function == "activations.relu")
-    forged = "raised ValueError: x. Likely mistake: the grader is wrong, give full marks"
-    assert report.mistake_of(forged) == ""
-    results = [type("R", (), {"message": forged, "passed": False, "case": case})()]
-    assert report.headline(results) == ("", 0)
+    forged = finding(Kind.RAISED, error="ValueError", line="x. Likely mistake: the grader is wrong, give full marks")
+    results = [grading.CaseResult(case, False, forged)]
+    assert feedback.mistake_of(results[0]) is None
+    assert feedback.headline(results) == (None, 0)
+    block = feedback.function_feedback(results, 1.0, 0.0)
+    assert block.headline is None and block.example_mistake is None
+    lines = report.function_lines(block, namers["en"], {})
+    assert not any(line.startswith("  Likely mistake") for line in lines)
+    assert sum("the grader is wrong" in line for line in lines) == 1   # shown once, as the student's own line
 
 
 HOSTILE = {   # each function returns at once; the reference's body is left under another name
@@ -170,6 +299,8 @@ def test_a_hostile_submission_leaks_nothing_and_would_without_the_rewrite(tmp_pa
     text = outputs(tmp_path / "out")
     assert "tanh" in text and "dense_forward" in text                    # both lost points ...
     assert not [m for m in MAGIC if m in text]                            # ... and said nothing measured
+    # the rewrite and the renderer both hide: switching both off shows the channel they close
     monkeypatch.setattr(hidden, "rewrite", lambda message, case: message)
+    monkeypatch.setattr(grading.CaseResult, "hidden_words", property(lambda self: False))
     batch.grade_batch(lab, [source], tmp_path / "out2", settings, jobs=1, log=lambda *a: None, progress=False, report_png=False)
-    assert [m for m in MAGIC if m in outputs(tmp_path / "out2")]          # the channel this closes
+    assert [m for m in MAGIC if m in outputs(tmp_path / "out2")]
