@@ -22,6 +22,7 @@ import pytest
 from autograder import labs, mutants
 from autograder.cases import MatchesDerivative, MatchesGradient
 from autograder.examples import lab_examples
+from autograder.findings import Kind, mistake
 from autograder.labs import prepare
 from autograder.values import Value
 
@@ -72,9 +73,11 @@ def test_gradient_check_passes_the_reference_and_fails_a_gradient_off_by_a_ten_t
     for case, expected in gradient_cases(prepared):
         ((dW, db),) = backward(*case.args)
         assert case.check.judge(case, node([(dW, db)]), expected, settings) is None
-        message = case.check.judge(case, node([(dW * 1.0001, db)]), expected, settings)
-        assert message and "gradient check failed" in message
-        assert case.check.judge(case, node([(dW, db * 1.0001)]), expected, settings)
+        found = case.check.judge(case, node([(dW * 1.0001, db)]), expected, settings)
+        assert (found.kind, found.where, found.param("of")) == (Kind.GRADCHECK, "result[0][0]", "loss")
+        assert found.param("error") > found.param("tol") == settings.gradcheck_tol
+        found = case.check.judge(case, node([(dW, db * 1.0001)]), expected, settings)
+        assert (found.kind, found.where) == (Kind.GRADCHECK, "result[0][1]")
 
 
 def test_gradient_check_names_a_missing_one_over_n(prepared, fixture_lab, settings):
@@ -82,8 +85,8 @@ def test_gradient_check_names_a_missing_one_over_n(prepared, fixture_lab, settin
     case, expected = [(c, e) for c, e in gradient_cases(prepared) if len(c.args[0]) > 1][0]
     ((dW, db),) = backward(*case.args)
     n = len(case.args[0])
-    message = case.check.judge(case, node([(dW * n, db * n)]), expected, settings)
-    assert "off by a factor of N" in message
+    found = case.check.judge(case, node([(dW * n, db * n)]), expected, settings)
+    assert found.kind == Kind.GRADCHECK and found.mistake == mistake("factor", name="N")
 
 
 def test_gradient_check_needs_the_labs_loss(prepared, settings):
