@@ -222,7 +222,7 @@ WORDS = [
     ("tanh_grad_eq16", "tanh_grad", ["the slide's eq. (16), phi'(z) = 2 phi(2z) - 1, read literally as 2 sigma(2z) - 1",
                                      "tanh'(z) = 1 - tanh(z)^2"]),
     ("relu_grad_one_at_zero", "relu_grad", ["relu'(0) = 1", "eq. (18)", "first at index (2,): expected 0, got 1"]),
-    ("sigmoid_naive_overflow", "sigmoid", ["raised RuntimeWarning", "it must stay warning-free", "eq. (13)"]),
+    ("sigmoid_naive_overflow", "sigmoid", ["gave the warning RuntimeWarning", "it must stay warning-free", "eq. (13)"]),
     ("dense_backward_dw_transposed", "dense_backward", ["dW: shape (3, 4), expected (4, 3)", "the result is transposed"]),
     ("mlp_backward_missing_1_over_n", "mlp_backward", ["off by a factor of N"]),
     ("mlp_backward_derivative_at_a", "mlp_backward", ["phi'(Z) at the pre-activation Z"]),
