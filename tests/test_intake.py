@@ -12,6 +12,9 @@ import pytest
 
 from autograder import batch, intake, labs
 from autograder.config import DEFAULTS
+from autograder.findings import Kind, finding
+
+from words import EN
 
 ASSIGNMENT = labs.ASSIGNMENTS / "lab17_backprop"
 
@@ -137,8 +140,10 @@ def test_two_changed_copies_of_one_module_are_refused_by_name(tmp_path, referenc
         (folder / name).write_text(text)
     (folder / "activations (1).py").write_text(reference["activations.py"] + "\n# my second try\n")
     taken = intake.take(folder, files)
-    assert taken.problems == {"activations": "two different files could be activations.py: "
-                                             "activations (1).py and activations.py; submit one"}
+    assert taken.problems == {"activations": finding(Kind.IMPORT, module="activations", cause="ambiguous", file="activations.py",
+                                                     names="activations (1).py and activations.py")}
+    assert EN.cause(taken.problems["activations"]) == \
+        "two different files could be activations.py: activations (1).py and activations.py; submit one"
     assert "activations.py" not in taken.files and "tlu.py" in taken.files
 
 
@@ -167,12 +172,15 @@ def test_a_module_that_is_not_a_module_is_not_matched(files):
 def test_an_unreadable_or_oversized_module_costs_that_module_only(tmp_path, reference, files):
     big = write_zip(tmp_path / "big.zip", {**reference, "mlp.py": reference["mlp.py"] + "#" * (intake.MAX_MODULE_BYTES + 1)})
     taken = intake.take(big, files)
-    assert taken.problems == {"mlp": "mlp.py cannot be read (larger than 2 MB); zip it again without a password"}
+    assert taken.problems == {"mlp": finding(Kind.IMPORT, module="mlp", cause="unreadable", path="mlp.py", why="larger than 2 MB")}
+    assert EN.cause(taken.problems["mlp"]) == "mlp.py cannot be read (larger than 2 MB); zip it again without a password"
     assert sorted(taken.files) == ["activations.py", "backprop.py", "tlu.py"]
     crc = write_zip(tmp_path / "crc.zip", reference)
     corrupt_crc(crc, "backprop.py")
     taken = intake.take(crc, files)
-    assert list(taken.problems) == ["backprop"] and "a wrong CRC" in taken.problems["backprop"]
+    assert list(taken.problems) == ["backprop"]
+    crc_problem = taken.problems["backprop"]
+    assert (crc_problem.kind, crc_problem.param("cause"), crc_problem.param("why")) == (Kind.IMPORT, "unreadable", "a wrong CRC")
 
 
 def test_links_are_never_followed(tmp_path, reference, files):
@@ -203,7 +211,8 @@ def test_a_zip_in_a_zip_in_a_zip_is_unwrapped_once_only(tmp_path, reference, fil
     deep = write_zip(tmp_path / "deep.zip", {"a.zip": zip_bytes({"b.zip": zip_bytes(reference)})})
     taken = intake.take(deep, files)
     assert set(taken.problems) == set(files.modules)
-    assert all("missing" in why for why in taken.problems.values())
+    assert all(f.kind == Kind.IMPORT and f.param("cause") == "missing" for f in taken.problems.values())
+    assert {f.param("file") for f in taken.problems.values()} == {f"{m}.py" for m in files.modules}
     folder = tmp_path / "student_folder"            # an LMS's per-student folder holding a wrapped zip
     folder.mkdir()
     write_zip(folder / "lab.zip", {"inner.zip": zip_bytes(reference)})
