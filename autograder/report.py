@@ -17,6 +17,7 @@ from . import compare, feedback, intake, text
 from .catalogue import Catalogue, cut, display_width, pad
 from .findings import Finding, Kind
 from .grading import function_points
+from .hidden import rewrite as rewrite_hidden
 
 STATUS_COLUMNS = ["total_points_earned", "percent_correct", "grading_status"]
 SOURCE_COLUMN = "source"   # after Otter's columns: the submission's path relative to the common root, escaped
@@ -121,7 +122,10 @@ class Namer:
         return compare.leaf_name(head.group(1), self.result_names(case), getattr(case.check, "form", None), self.words.say)
 
     def finding(self, case, found, hidden):
-        """What `found` says of `case` (no likely mistake), in the contract's names."""
+        """What `found` says of `case` (no likely mistake), in the contract's names; for a
+        hidden case only what it may say (autograder.hidden), whatever the finding holds."""
+        if hidden:
+            found = rewrite_hidden(found, case)
         return student_words(self.words.finding(found, hidden, self.where(case, found.where), name=case.name))
 
     def mistake(self, mistake, hidden=False):

@@ -66,9 +66,11 @@ def every_results_json_agrees_with_its_scores(monkeypatch):
     from autograder import report
     real = report.results_json
 
-    def checked(result, prepared):
-        data = real(result, prepared)
-        problems = results_json_problems(data)
+    def checked(result, prepared, words=None):
+        data = real(result, prepared, words)
+        problems = results_json_problems(real(result, prepared))   # the same scores, read in English
+        problems += [f"a test's score or name differs from its English one: {a['name']}" for a, b in
+                     zip(data.get("tests", []), real(result, prepared).get("tests", [])) if a.get("score") != b.get("score")]
         assert not problems, f"results.json of {result.name}: " + "; ".join(problems[:5])
         return data
     monkeypatch.setattr(report, "results_json", checked)
