@@ -229,7 +229,12 @@ SCRIPT = """
     heads[col].setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
     sorted = {col: col, dir: dir};
   }
-  heads.forEach(function (h, col) { h.addEventListener("click", function () { sortBy(col); }); });
+  heads.forEach(function (h, col) {
+    h.addEventListener("click", function () { sortBy(col); });
+    h.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); sortBy(col); }
+    });
+  });
   function toggle(row) {
     var feedback = row.nextElementSibling;
     feedback.hidden = !feedback.hidden;
@@ -310,15 +315,16 @@ def rates_table(model: ClassReport) -> str:
                     f'background:{color(f.color)}"></div></div></td>'
                     f'<td class="num">{100 * f.rate:.0f}%</td><td class="num">{f.all_passed} of {n}</td></tr>')
     return ('<table id="rates"><thead><tr><th>function</th><th>question</th><th>cases passed</th><th class="num"></th>'
-            '<th class="num">all right</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+            '<th class="num" title="submissions that passed every case of the function">all right</th></tr></thead>'
+            '<tbody>' + "".join(rows) + "</tbody></table>")
 
 
 def grades_table(model: ClassReport) -> str:
-    heads = ['<th data-key="name" data-type="text">student</th>']
-    heads += [f'<th class="num" data-key="{e(q.name)}" data-type="num">{e(q.name)} ({e(num(q.points))})</th>'
+    heads = ['<th tabindex="0" data-key="name" data-type="text">student</th>']
+    heads += [f'<th tabindex="0" class="num" data-key="{e(q.name)}" data-type="num">{e(q.name)} ({e(num(q.points))})</th>'
               for q in model.questions]
-    heads += [f'<th class="num" data-key="total" data-type="num">total ({e(num(model.possible))})</th>',
-              '<th data-key="status" data-type="text">status</th>']
+    heads += [f'<th tabindex="0" class="num" data-key="total" data-type="num">total ({e(num(model.possible))})</th>',
+              '<th tabindex="0" data-key="status" data-type="text">status</th>']
     columns = len(heads)
     bodies = []
     for i, s in enumerate(model.students):

@@ -8,6 +8,7 @@ reference, a Korean name, a submission named like a script whose feedback closes
 tags, and a skeleton."""
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from html.parser import HTMLParser
@@ -27,6 +28,7 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium): "
                                                               "the browser tests of report.html need it")
 WINDOW = (1280, 1500)
+BROWSER_TIMEOUT = 20   # seconds; a page takes about one
 
 
 def graded(prepared, name, fails, status="Completed"):
@@ -115,15 +117,22 @@ def test_everything_a_student_wrote_is_escaped_in_the_source(page):
 
 
 # ---------------------------------------------------------------------------- in the browser
-def chromium(*args, timeout=60):
-    """Headless chromium with a fresh profile; its stdout."""
+def chromium(*args, timeout=BROWSER_TIMEOUT):
+    """Headless chromium with a fresh profile; its stdout. A page that never finishes (a script
+    it should not have run opened a dialog: alert() holds headless chromium) fails the test."""
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        run = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                              "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
-                              f"--user-data-dir={profile}", *args],
-                             capture_output=True, text=True, timeout=timeout, cwd=profile)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return run.stdout
+        browser = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                    "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
+                                    f"--user-data-dir={profile}", *args], cwd=profile, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            out, err = browser.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(browser.pid, signal.SIGKILL)   # the browser's own group: its renderers too
+            browser.communicate()
+            pytest.fail(f"chromium did not finish the page in {timeout} s: a dialog (alert) of a script that ran?")
+    assert browser.returncode == 0, err[-2000:]
+    return out
 
 
 class Dom(HTMLParser):
