@@ -95,6 +95,16 @@ def test_the_model_holds_rows_histogram_rates_and_mistakes(built):
         report_html.build(prepared, results, [])
 
 
+def test_a_submission_not_graded_and_an_empty_class_render(built):
+    prepared = built[0]
+    lost = SubmissionResult("late.zip", {q.name: 0.0 for q in prepared.lab.questions}, prepared.lab.points, [],
+                            "Not graded: the archive holds no .py file")
+    model = report_html.build(prepared, [lost], ["Submission: late.zip\n"])
+    assert model.students[0].total == 0 and all(f.rate == 0 and f.all_passed == 0 for f in model.functions)
+    assert "Not graded: the archive holds no .py file" in report_html.render(model)
+    assert "no submissions" in report_html.render(report_html.build(prepared, [], []))
+
+
 def test_the_page_loads_nothing_and_runs_only_its_own_script(page):
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in text
