@@ -200,6 +200,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 #mistakes li { margin-bottom: 6px; }
 #mistakes .who { color: #555; }
 code { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 12.5px; }
+@media print { tr.feedback[hidden] { display: table-row; } #grades thead th { cursor: default; } }
 """
 
 # Clicks on a header sort the students (first click ascending, then each click reverses);
