@@ -117,12 +117,13 @@ def function_rates(prepared, results, colors):
     cases_of = Counter(c.function for c in prepared.cases)
     passed, clean = Counter(), Counter()
     for result in results:
-        failed = set()
+        seen, failed = set(), set()   # a submission not graded has no cases: it passed nothing
         for r in result.cases:
             passed[r.case.function] += bool(r.passed)
+            seen.add(r.case.function)
             if not r.passed:
                 failed.add(r.case.function)
-        clean.update(f for f in cases_of if f not in failed and any(r.case.function == f for r in result.cases))
+        clean.update(seen - failed)
     out = []
     for q in prepared.lab.questions:
         for function in q.functions:
