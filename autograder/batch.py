@@ -3,6 +3,8 @@
 Layout of --out DIR:
   grades.csv                    Otter's final_grades.csv layout, rewritten after every submission
   report.png                    the class at a glance (written at the end)
+  report.html                   the class in one self-contained page: sortable grades, each
+                                student's feedback, histogram, pass rates, common mistakes
   submissions/<folder>/results.json, feedback.txt, row.json
 Each submission is named by its path relative to the common root of the submissions
 (autograder.roster). A submission whose row.json holds the same content key is not graded
@@ -23,7 +25,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from . import intake, report, roster, submission
+from . import intake, report, report_html, roster, submission
 from .catalogue import Catalogue
 from .grading import SubmissionResult, grade
 from .labs import prepare
@@ -102,8 +104,9 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
     """Grade every submission in `sources` into `out`; returns this command's grades.csv rows
     (one for every submission, whatever happens to it), while grades.csv holds every
     submission graded in `out`. A submission is skipped when `out` holds its row with the same
-    content key (autograder.intake), unless `rerun`. report_png=False skips the class report
-    (the Otter plugin grades one submission at a time)."""
+    content key (autograder.intake), unless `rerun`. report_png=False skips the class reports,
+    report.png and report.html (the Otter plugin grades one submission at a time); they show
+    the submissions this command graded."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     strategy = isolation.choose(settings.isolation, settings)
@@ -122,6 +125,7 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
         taken = read_in(sources, intake.LabFiles.of(lab), log, before)
         rows = [None] * len(taken)
         results = [None] * len(taken)
+        feedback = [None] * len(taken)
         mine = {identity.folder for identity, _, _ in taken}
         others = [row for folder, row in before.items() if folder not in mine]
         todo, changed = [], 0
@@ -148,10 +152,11 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
             for i, result in graded_in_turn(context, [(i, *taken[i]) for i in todo], jobs):
                 identity, _, key = taken[i]
                 results[i] = result
+                feedback[i] = report.feedback_text(result, prepared, words)
                 rows[i] = {**report.csv_row(result, words), "source": identity.source, "folder": identity.folder, "key": key,
                            "path": os.path.realpath(identity.path)}
                 left += result.left
-                if not save(out, identity.folder, result, prepared, rows[i], words):
+                if not save(out, identity.folder, result, prepared, rows[i], feedback[i], words):
                     unsaved.append(i)
                 save_grades(out, lab, every())
                 if bar:
@@ -162,12 +167,13 @@ def grade_batch(lab, sources, out, settings, jobs=None, rerun=False, log=print, 
             log(f"\ninterrupted: {sum(r is not None for r in rows)} submission(s) graded are saved in {out}")
             raise
         for i in unsaved:   # a disk that was full a moment ago (and was freed when its sandbox closed)
-            save(out, taken[i][0].folder, results[i], prepared, rows[i], words)
+            save(out, taken[i][0].folder, results[i], prepared, rows[i], feedback[i], words)
         if not save_grades(out, lab, every()):
             raise OSError(f"could not write {out / 'grades.csv'}")
-        graded = [r for r in results if r is not None]
+        graded = [i for i, r in enumerate(results) if r is not None]
         if graded and report_png:
-            report.report_png(out / "report.png", prepared, graded, words)
+            report.report_png(out / "report.png", prepared, [results[i] for i in graded], words)
+            report_html.write(out / "report.html", prepared, [results[i] for i in graded], [feedback[i] for i in graded], words)
         log(summary(rows, words))
         for path in sorted(set(left + cleanup.left_behind())):
             log(f"warning: could not remove {path}")
@@ -199,10 +205,10 @@ def is_main_thread():
     return threading.current_thread() is threading.main_thread()
 
 
-def save(out, folder, result, prepared, row, words=None):
+def save(out, folder, result, prepared, row, feedback, words=None):
     """Write one submission's files; False when the disk refused (tried again at the end)."""
     try:
-        save_submission(out / "submissions" / folder, result, prepared, row, words)
+        save_submission(out / "submissions" / folder, result, prepared, row, feedback, words)
         return True
     except OSError:
         return False
@@ -305,8 +311,10 @@ def grade_one(prepared, identity, taken, strategy, settings, scratch, runner, sl
     return result
 
 
-def save_submission(folder, result, prepared, row, words=None):
+def save_submission(folder, result, prepared, row, feedback=None, words=None):
+    """results.json, feedback.txt (`feedback`: report.feedback_text of the result, made here
+    when not given) and row.json, in the catalogue's words."""
     report.write_atomic(folder / "results.json", json.dumps(report.results_json(result, prepared, words), indent=1,
                                                             ensure_ascii=False))
-    report.write_atomic(folder / "feedback.txt", report.feedback_text(result, prepared, words))
+    report.write_atomic(folder / "feedback.txt", report.feedback_text(result, prepared, words) if feedback is None else feedback)
     report.write_atomic(folder / "row.json", json.dumps(row))

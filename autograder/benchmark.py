@@ -59,7 +59,7 @@ def run(lab, settings, n=200, jobs=2, otter_sample=5, log=print):
         batch.grade_batch(lab, folders, tmp / "out", settings, jobs=jobs, log=lambda *a: None, progress=False)
         kit = (time.perf_counter() - started) / n
         log(f"grade -j{jobs}: {n} submissions in {kit * n:.1f} s = {kit:.3f} s a submission "
-            f"(includes preparing the cases and report.png once)")
+            f"(includes preparing the cases, report.png and report.html once)")
         figures = {"kit": kit}
         if otter_sample:
             built = build.build(lab, tmp / "dist", settings, log=lambda *a: None)

@@ -43,7 +43,7 @@ def cmd_grade(args, settings):
         print(f"no submissions named: grading the {len(sources)} bundled examples of {lab.name} (written to {out / 'examples'})")
     rows = batch.grade_batch(lab, sources, out, settings, jobs=args.jobs, rerun=args.rerun)
     print(report.table(lab.questions, [r for r in rows if r], words=lab.words(settings.lang)))
-    print(f"\nwrote {out / 'grades.csv'} (every submission graded in {out}), {out / 'report.png'} and "
+    print(f"\nwrote {out / 'grades.csv'} (every submission graded in {out}), {out / 'report.png'}, {out / 'report.html'} and "
           f"{out / 'submissions'}/<name>/(results.json, feedback.txt)")
     return 0
 

@@ -29,7 +29,7 @@ def write_atomic(path, text):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")   # Hangul names and text, whatever the locale
     os.replace(tmp, path)
 
 
@@ -421,16 +421,22 @@ def wrap_label(text, width=LABEL_WIDTH, lines=2):
     return "\n".join(wrapped)
 
 
+def score_bins(possible: float, totals: list) -> tuple:
+    """(edges, counts) of the score histogram: about 20 bins of whole points from 0 to
+    `possible`, the last one closed (it holds full marks)."""
+    step = max(1, round(possible / 20))
+    edges = list(range(0, int(np.ceil(possible)), step)) + [possible]
+    counts, _ = np.histogram(totals, bins=edges)
+    return edges, [int(c) for c in counts]
+
+
 def report_data(prepared, results, words=None):
     """What report.png shows, as plain data: the histogram's bins and counts; one bar per case
     (x, pass rate, colour), grouped by function with a gap between functions; the functions'
     labels and where they sit; the top failures as "function: likely mistake (n submissions)"."""
     lab = prepared.lab
     totals = [r.total for r in results]
-    possible = sum(q.points for q in lab.questions)
-    step = max(1, round(possible / 20))
-    edges = list(range(0, int(np.ceil(possible)), step)) + [possible]  # the last bin holds full marks
-    counts, _ = np.histogram(totals, bins=edges)
+    edges, counts = score_bins(sum(q.points for q in lab.questions), totals)
     passed = Counter()
     for result in results:
         for r in result.cases:
@@ -461,7 +467,7 @@ def report_data(prepared, results, words=None):
     top = [words.say("report.failure", name=name, kind=kind, count=n, s="s" if n != 1 else "")
            for (name, kind), n in sorted(failures.items(), key=lambda item: (-item[1], item[0]))[:TOP_FAILURES]]
     return {"title": words.say("report.title", lab=lab.name, count=len(results)), "totals": totals, "edges": edges,
-            "counts": [int(c) for c in counts], "bars": bars, "functions": functions, "colors": colors,
+            "counts": counts, "bars": bars, "functions": functions, "colors": colors,
             "top_failures": top}
 
 

@@ -751,11 +751,11 @@ class Spy:
             self.prepared[key] = self.real_prepare(lab, settings)
         return self.prepared[key]
 
-    def save_submission(self, out, result, prepared, row):
+    def save_submission(self, out, result, prepared, row, feedback=None):
         """Runs in the batch's own process for every submission graded (workers are forked)."""
         self.calls += 1
         self.results[(result.isolation, result.name)] = result
-        return self.real_save_submission(out, result, prepared, row)
+        return self.real_save_submission(out, result, prepared, row, feedback)
 
 
 @pytest.fixture(scope="module")

@@ -94,6 +94,14 @@ def test_report_png_is_written(graded):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
+def test_report_html_is_written_beside_it(graded):
+    out, _, rows = graded
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.count('<tbody class="student"') == len(rows) - 2
+    for row in rows[2:]:
+        assert f'<td data-value="{row[0]}">{row[0]}</td>' in text
+
+
 def test_a_rerun_skips_what_is_graded(graded):
     out, _, rows = graded
     run = subprocess.run([sys.executable, "-m", "autograder", "grade", "--out", str(out)],
