@@ -32,14 +32,17 @@ class Label:
                 self.kind.value if self.kind else "", self.where, self.params)
 
 
-LABEL_PARAMS = {Kind.RAISED: ("error",), Kind.IMPORT: ("module",), Kind.MUTATED: ("argument",)}
+LABEL_PARAMS = {Kind.IMPORT: ("module",)}   # a kind whose every parameter may be shown, grouped by these
 
 
 def label_of(found: Finding, hidden: bool) -> Label:
+    """The finding's label: what a hidden case may say of it (its kind's hidden parameters:
+    settings and the contract's names), so that the same failure groups however it was seen."""
     if found.mistake is not None and (found.mistake.named or not hidden):
         return Label(mistake=found.mistake)
-    names = LABEL_PARAMS.get(found.kind, ())
-    return Label(kind=found.kind, where=found.where, params=tuple((n, found.param(n)) for n in names))
+    allowed = found.kind.hidden_params
+    names = LABEL_PARAMS.get(found.kind, ()) if allowed is None else sorted(allowed)
+    return Label(kind=found.kind, where=found.where, params=tuple((n, found.param(n)) for n in names if n in dict(found.params)))
 
 
 @dataclass

@@ -42,4 +42,11 @@ def rewrite(message: Finding | None, case) -> Finding | None:
     if message is None:
         return None
     kept = message.hidden()
-    return Finding(kept.kind, where_of(kept.where, case), kept.params, kept.mistake, kept.credit)
+    params = tuple((k, top_name(v) if k == "argument" else v) for k, v in kept.params)
+    return Finding(kept.kind, where_of(kept.where, case), params, kept.mistake, kept.credit)
+
+
+def top_name(argument) -> str:
+    """The contract's name of an argument ("params"), without the indices into it that the
+    inputs' structure decides ("params[2][0]")."""
+    return re.match(r"[^\[]*", str(argument)).group(0) or "an input"

@@ -325,9 +325,6 @@ def test_a_mistake_named_in_one_case_of_many_is_not_the_headline():
     assert headline([failed(factor, hidden)] * 3) == (None, 0)
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "engine: the 'Also:' line renders a TIMEOUT label through report.Namer.label, whose hidden template needs "
-    "`seconds`, which feedback.LABEL_PARAMS does not keep: feedback_text raises KeyError"))
 def test_a_function_that_is_wrong_then_times_out_says_both(lab, prepared):
     """A function whose first cases have a likely mistake and whose later ones time out (a
     function that timed out once fails the rest at once): the mistake heads, the timeout is 'Also'."""

@@ -150,9 +150,6 @@ def test_the_results_json_check_fails_on_text_that_contradicts_the_score():
     assert results_json_problems({"score": 5, "tests": good["tests"]})           # tests that do not add up
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "engine: report.Namer.label renders a Label of a kind without a kind_short key through the hidden template, "
-    "but feedback.LABEL_PARAMS keeps no `seconds` (TIMEOUT) nor `warning` (WARNED): report.png's top failures raise KeyError"))
 @pytest.mark.parametrize("failure", [finding(Kind.TIMEOUT, seconds=10.0), finding(Kind.WARNED, warning="RuntimeWarning")])
 def test_a_function_that_times_out_or_warns_is_a_top_failure(failure):
     prepared = fake_lab(1)
