@@ -9,7 +9,7 @@ import pytest
 from autograder import catalogue, report
 from autograder.catalogue import HERE, LANGUAGES, Catalogue, display_width, load
 from autograder.cases import Case, Matches
-from autograder.findings import HIDDEN_PARAMS, Finding, Kind, Mistake, finding
+from autograder.findings import Kind, Mistake, finding
 
 HOSTILE = 404478.25   # a number a student's code could have read from a hidden input
 
