@@ -101,14 +101,29 @@ def mistake_of(result) -> Mistake | None:
     return found.mistake if isinstance(found, Finding) else None
 
 
+# Likely mistakes guessed from one case's numbers or error text (a transpose, a factor, a sign, the
+# shapes an exception names), unlike a lab's known mistakes and the grader's rerun diagnoses, which
+# apply the mistake to the case's inputs. On the bank a guess that explained only some of a
+# function's failures named the wrong fix (a factor 1/2 of an mse over K = 2 columns, keepdims for
+# a transposed product): a guess heads a block only when it explains every failed case.
+GUESSES = frozenset({"transposed", "sign_flipped", "only_at_zero", "factor", "constant_factor",
+                     "keepdims", "broadcast", "matmul", "index"})
+# failures whose returned values were judged (a timeout or an unwritten function says nothing of them)
+VALUE_KINDS = frozenset({Kind.VALUES, Kind.SHAPE, Kind.NOT_FINITE, Kind.GRADCHECK, Kind.RAISED, Kind.TYPE, Kind.DTYPE,
+                         Kind.ITEMS, Kind.PAIR})
+
+
 def headline(failed) -> tuple[Mistake | None, int]:
     """(likely mistake, in how many of the failed cases) of a function's failed cases: the
     most common one, when it explains at least HEADLINE_SHARE of them (a rarer one is more
-    likely a coincidence of one case's numbers); (None, 0) when there is none."""
+    likely a coincidence of one case's numbers), or all of them for a guess (GUESSES);
+    (None, 0) when there is none."""
     counts = Counter(m for m in (shown_mistake(r) for r in failed) if m is not None)
     if counts:
         mistake, count = counts.most_common(1)[0]
-        if count >= HEADLINE_SHARE * len(failed):
+        judged = sum(r.message is not None and r.message.kind in VALUE_KINDS for r in failed)
+        needed = judged if mistake.key in GUESSES else HEADLINE_SHARE * len(failed)
+        if count >= needed:
             return mistake, count
     return None, 0
 

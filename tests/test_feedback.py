@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from autograder import batch, compare, mutants, report
+from autograder import batch, compare, feedback, mutants, report
 from autograder.cases import Case, Matches
 from autograder.compare import FLOAT_ARRAY, PAIRS, SCALAR, SEQUENCE, tuple_of
 from autograder.findings import Kind, Mistake, finding, known, mistake
@@ -319,7 +319,9 @@ def test_a_mistake_named_in_one_case_of_many_is_not_the_headline():
     rare = [failed(factor)] + [failed(None) for _ in range(8)]
     assert headline(rare) == (None, 0)
     common = [failed(Mistake("sign_flipped"))] * 3 + [failed(None)] * 6
-    assert headline(common) == (Mistake("sign_flipped"), 3)
+    assert headline(common) == (None, 0)   # a guess explains every judged failure, or heads nothing
+    slow = [failed(Mistake("sign_flipped"))] * 3 + [CaseResult(public, False, finding(Kind.TIMEOUT, seconds=5.0))] * 6
+    assert headline(slow) == (Mistake("sign_flipped"), 3)   # timeouts say nothing of the values
     # a measured mistake heads a public block, never a hidden one (it would say the factor)
     assert headline([failed(factor)] * 3) == (factor, 3)
     assert headline([failed(factor, hidden)] * 3) == (None, 0)
@@ -342,3 +344,18 @@ def test_a_function_that_is_wrong_then_times_out_says_both(lab, prepared):
     (lines,) = blocks(report.feedback_text(result, prepared)).values()
     assert any("Likely mistake: the sign is flipped" in line for line in lines)
     assert any(line.startswith("    Also: ") for line in lines)
+
+
+def test_a_guess_heads_a_block_only_when_it_explains_every_failure(lab, prepared):
+    """A factor of 1/2 on one of three failed mse cases (K = 2 there) named the wrong fix:
+    a guess from one case's numbers heads only when every failure shows it; a lab's known
+    mistake (applied to the inputs) still heads at a third."""
+    values = dict(wrong=1, size=2, max_abs=0.5, max_rel=0.5, index=(0,), expected=1.0, got=0.5)
+    factor = finding(Kind.VALUES, "result", Mistake("factor", (("name", "1/2"),)), **values)
+    plain = finding(Kind.VALUES, "result", **values)
+    case = next(c for c in prepared.cases if c.function == "backprop.mse")
+    failed = [CaseResult(case, False, m) for m in (factor, plain, plain)]
+    assert feedback.headline(failed) == (None, 0)
+    assert feedback.headline([CaseResult(case, False, factor)] * 3) == (factor.mistake, 3)
+    known = finding(Kind.VALUES, "result", Mistake("known", (("text", "the sum over samples instead of the mean"),)), **values)
+    assert feedback.headline([CaseResult(case, False, m) for m in (known, plain, plain)])[0] == known.mistake

@@ -237,7 +237,7 @@ def test_named_mistakes_survive_and_measured_ones_do_not(prepared):
     assert hidden.rewrite(finding(Kind.VALUES, "result", factor, **values), case).mistake == factor
     measured = mistake("constant_factor", named=False, value=-0.4045)
     assert hidden.rewrite(finding(Kind.VALUES, "result", measured, **values), case).mistake is None
-    for guess in (Mistake("transposed"), Mistake("sign_flipped"), Mistake("all_zero"), Mistake("keepdims")):
+    for guess in (Mistake("transposed"), Mistake("sign_flipped"), Mistake("only_at_zero"), Mistake("keepdims")):
         assert hidden.rewrite(finding(Kind.VALUES, "result", guess, **values), case).mistake == guess
     lab_case = next(c for c in prepared.cases if c.hidden and c.function == "backprop.cross_entropy")
     text = next(iter(lab_case.check.known))

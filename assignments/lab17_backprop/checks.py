@@ -18,6 +18,8 @@ Two kinds of check:
 - the checks below, which need your own functions: each derivative against central differences
   of your own activation, mlp_forward against your own activations, mlp_backward against central
   differences of your own mlp_forward and loss, the perceptron's error counts, and XOR training.
+  Their words are the lab's message catalogue (`lab_check.*`, checklib/catalogue/<lang>.json),
+  in the language of `--lang ko|en` (or CHECKS_LANG; Korean by default).
 
 In the notebook, grader.check("tlu") calls checks.run("tlu", quiet=True): it returns True when
 every check passes and otherwise raises AssertionError listing the FAIL lines.
@@ -29,7 +31,7 @@ import sys
 import numpy as np
 
 import checklib
-from checklib import OTTER_INSTALL, check, directional_difference, expect, expect_gradient, fail, student  # noqa: F401 (OTTER_INSTALL: the notebook's)
+from checklib import OTTER_INSTALL, check, directional_difference, expect, expect_gradient, fail, say, student  # noqa: F401 (OTTER_INSTALL: the notebook's)
 
 TIME_LIMIT = 5.0   # seconds a check may take (`--time-limit N` on the command line)
 EXACT = (1e-9, 1e-12)   # hand-traced numbers: rtol, atol
@@ -40,6 +42,49 @@ XOR_LOSS_BELOW = 0.01   # the loss a correct loop reaches in 1000 epochs at lr 0
 
 def h():
     return checklib.data()["settings"].gradcheck_h
+
+
+def text(key, **params):
+    """The catalogue's sentence `lab_check.<key>`, in the language asked for (--lang, CHECKS_LANG)."""
+    return say(f"lab_check.{key}", **{name: str(value) if isinstance(value, Later) else value
+                                      for name, value in params.items()})
+
+
+class Later:
+    """A title of the catalogue (`lab_check.<key>`), rendered when it is printed: the checks are
+    marked at import, before `--lang` is read."""
+
+    def __init__(self, key, **params):
+        self.key, self.params = key, params
+
+    def __str__(self):
+        return text(self.key, **self.params)
+
+    def __format__(self, spec):
+        return format(str(self), spec)
+
+
+def returned(got, wanted):
+    """'returned a list, expected <wanted>' (wanted: a Later), or what returning None means."""
+    if got is None:
+        return text("returned_none", wanted=wanted)
+    return text("returned_type", got=type(got).__name__, wanted=wanted)
+
+
+def rerun(function):
+    """The command that reruns the checks of `function`'s question."""
+    return text("rerun", question=checklib.question_of(function))
+
+
+def expect_slope(function, got, numeric, differs, where, mistake="", call="", repro="", **params):
+    """expect_gradient's judgement (the grader's relative error and tolerance), in the words of
+    `lab_check.<differs>` (a directional derivative: what was compared, said plainly)."""
+    tol = checklib.data()["settings"].gradcheck_tol
+    got = expect(function, got, numeric, (1e100, 1e100), names=(where,), call=call, repro=repro)   # the form only
+    error = checklib.judges.relative_error(got, numeric)
+    if error > tol:
+        fail(function, text(differs, where=where, error=error, tol=tol, **params),
+             mistake or checklib.compare.likely_mistake(got, numeric, 1e-5, 1e-10), call, repro)
 
 
 def points(seed, shape, margin=0.0):
@@ -54,24 +99,22 @@ def points(seed, shape, margin=0.0):
 # Inputs of the kinds the hidden cases try (other values), run and judged as a public case is
 # ---------------------------------------------------------------------------------------------
 LAYER = (XOR_X, np.array([[1.0, 1.0], [1.0, 1.0], [-1.0, -1.0]]), np.array([-1.5, -0.5, 0.5]))   # AND, OR, NOR
-OVERFLOW = ("np.exp of a large positive number overflows: write it so that every exponent is <= 0 (for the sigmoid "
-            "with e^-|z|; np.where computes both of its branches everywhere, so each must be safe for every z)")
-EDGES = [  # (function, args, kwargs, expected, what the input probes, warning-free[, the likely mistake])
-    ("tlu.sign", (np.array([-3, 0, 2]),), {}, np.array([-1.0, 0.0, 1.0]), "an integer z gives float64", False),
+EDGES = [  # (function, args, kwargs, expected, what the input probes, warning-free[, the likely mistake]): catalogue keys
+    ("tlu.sign", (np.array([-3, 0, 2]),), {}, np.array([-1.0, 0.0, 1.0]), "int_float64", False),
     ("tlu.tlu", (XOR_X, np.array([1.0, 1.0]), -1.5), {"step": "sign"}, np.array([-1.0, -1.0, -1.0, 1.0]),
-     "an AND unit with step='sign'", False),
+     "and_sign", False),
     ("tlu.perceptron_layer", LAYER + ("sign",), {}, np.array([[-1.0, -1.0, 1.0], [-1.0, 1.0, -1.0], [-1.0, 1.0, -1.0],
-                                                              [1.0, 1.0, -1.0]]), "the AND, OR, NOR layer with step='sign'", False),
-    ("activations.sigmoid", (np.array([-1000.0, 0.0, 1000.0]),), {}, np.array([0.0, 0.5, 1.0]), "|z| = 1000", True, OVERFLOW),
-    ("activations.relu", (np.array([-4, 0, 5]),), {}, np.array([0.0, 0.0, 5.0]), "an integer z gives float64", False),
+                                                              [1.0, 1.0, -1.0]]), "layer_sign", False),
+    ("activations.sigmoid", (np.array([-1000.0, 0.0, 1000.0]),), {}, np.array([0.0, 0.5, 1.0]), "large_z", True, "overflow"),
+    ("activations.relu", (np.array([-4, 0, 5]),), {}, np.array([0.0, 0.0, 5.0]), "int_float64", False),
     ("activations.softmax", (np.array([[1000.0, 1000.0], [-1000.0, 0.0]]),), {}, np.array([[0.5, 0.5], [0.0, 1.0]]),
-     "|z| = 1000", True, "e^1000 overflows: subtract each row's maximum first (it does not change the result)"),
+     "large_z", True, "softmax_overflow"),
     ("mlp.predict", (np.array([[0.0, 0.0], [2.0, 1.5], [1.0, 3.0], [0.25, 0.26]]), [(np.array([[1.0, -1.0]]), np.array([0.5]))],
-                     ["identity"]), {}, np.array([1, 1, 0, 0]), "one output unit: outputs [0.5, 1, -1.5, 0.49]", False),
+                     ["identity"]), {}, np.array([1, 1, 0, 0]), "one_output", False),
     ("backprop.one_hot", (np.array([1, 0]), 4), {}, np.array([[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]),
-     "more classes than labels seen", False),
+     "more_classes", False),
     ("backprop.cross_entropy", (np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([0, 0])), {}, (np.log(1e12) + np.log(2.0)) / 2,
-     "a probability of 0 at the true class", True, "log(0) is -inf: the docstring clips P to [1e-12, 1] first"),
+     "zero_probability", True, "log_zero"),
 ]
 
 
@@ -89,22 +132,25 @@ def edge_check(function, args, kwargs, expected, label, warning_free, hint=""):
     call = ", ".join([python(a) for a in args] + [f"{k}={python(v)}" for k, v in kwargs.items()])
 
     def run():
-        checklib.judge_call(function, args, expected, kwargs, label=label, warning_free=warning_free,
-                            repro=f"import numpy as np, {function.split('.')[0]}; {function}({call})", hint=hint)
+        checklib.judge_call(function, args, expected, kwargs, label=text(label), warning_free=warning_free,
+                            repro=f"import numpy as np, {function.split('.')[0]}; {function}({call})",
+                            hint=text(hint) if hint else "")
     run.__name__ = f"edge_{function.split('.')[1]}"
-    return check(function, f"{function.split('.')[1]}: {label}")(run)
+    return check(function, Later("edge_title", name=function.split('.')[1], label=Later(label)))(run)
 
 
 OWN_EDGES = [edge_check(*row) for row in EDGES]
 
 
-@check("backprop.numerical_gradient", "numerical_gradient: an integer x and f(x) = sum(sin(a x)) + (sum(c x))^2, x left as it was")
+@check("backprop.numerical_gradient", Later("numerical_gradient_title"))
 def edge_numerical_gradient():
-    f = checklib.judges.Callable("coupled", (np.array([1.5, 0.5, 1.0]), np.array([0.5, -1.0, 0.25])))
+    a, c = np.array([1.5, 0.5, 1.0]), np.array([0.5, -1.0, 0.25])
+    f = checklib.judges.Callable("coupled", (a, c))
     x = np.array([1, -2, 3])
-    checklib.judge_call("backprop.numerical_gradient", (f, x), f.gradient(x), label="an integer x, every pair coupled",
+    checklib.judge_call("backprop.numerical_gradient", (f, x), f.gradient(x), label=text("numerical_gradient_label"),
                         check=checklib.judges.MatchesCallableGradient(*checklib.data()["tolerances"]["numerical_gradient"]),
-                        repro="see edge_numerical_gradient in checks.py")
+                        repro=f"import numpy as np, backprop; a, c = {python(a)}, {python(c)}; backprop.numerical_gradient("
+                              f"lambda x: np.sum(np.sin(a * x)) + np.sum(c * x) ** 2, {python(x)})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,39 +159,34 @@ def edge_numerical_gradient():
 def trained(function, y, epochs, repro):
     result = student("tlu.perceptron_train")(XOR_X, np.array(y), lr=1.0, epochs=epochs)
     if not (isinstance(result, tuple) and len(result) == 3):
-        fail(function, f"returned a {type(result).__name__}, expected a tuple (w, b, errors)", repro=repro)
+        fail(function, returned(result, Later("tuple_of", items="(w, b, errors)")), repro=repro)
     w, b, errors = result
     if np.ndim(errors) != 1 or len(errors) != epochs:
-        fail(function, f"errors has shape {np.shape(errors)}, expected one count per epoch ({epochs})", repro=repro)
+        fail(function, text("errors_shape", shape=np.shape(errors), epochs=epochs), repro=repro)
     return np.asarray(w, dtype=float), float(b), [int(e) for e in errors]
 
 
-@check("tlu.perceptron_train", "perceptron_train: AND from w = 0, b = 0 gives the error counts traced by hand")
+@check("tlu.perceptron_train", Later("trace_title"))
 def own_perceptron_trace():
     repro = ("X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); "
              "tlu.perceptron_train(X, np.array([0., 0., 0., 1.]), lr=1.0, epochs=10)")
     w, b, errors = trained("tlu.perceptron_train", [0.0, 0.0, 0.0, 1.0], 10, repro)
     golden = [2, 3, 3, 2, 1, 0, 0, 0, 0, 0]   # the first z is exactly 0 and heaviside(0) = 1: a mistake
     if errors != golden:
-        fail("tlu.perceptron_train", f"errors = {errors}, expected {golden} on AND with lr = 1",
-             "count a sample's mistake before its update, update after every sample (not once per epoch), "
-             "start from w = 0, b = 0, with heaviside(0) = 1", repro=repro)
+        fail("tlu.perceptron_train", text("trace_differs", errors=errors, golden=golden), text("trace_mistake"), repro=repro)
     if not np.array_equal(np.where(XOR_X @ w + b >= 0, 1.0, 0.0), [0.0, 0.0, 0.0, 1.0]):
-        fail("tlu.perceptron_train", f"the returned w = {w}, b = {b} do not separate AND", repro=repro)
+        fail("tlu.perceptron_train", text("not_separating", w=w, b=b), repro=repro)
 
 
-@check("tlu.perceptron_train", "perceptron_train: converges on OR (errors ends with 0), never on XOR")
+@check("tlu.perceptron_train", Later("or_xor_title"))
 def own_perceptron_or_xor():
     for gate, y, converges in (("OR", [0.0, 1.0, 1.0, 1.0], True), ("XOR", [0.0, 1.0, 1.0, 0.0], False)):
         repro = f"tlu.perceptron_train(np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]), np.array({y}), epochs=20)"
         _, _, errors = trained("tlu.perceptron_train", y, 20, repro)
         if converges and errors[-1] != 0:
-            fail("tlu.perceptron_train", f"does not converge on OR: errors = {errors}",
-                 "Rosenblatt's rule changes w and b after every sample whose prediction is wrong", repro=repro)
+            fail("tlu.perceptron_train", text("or_no_convergence", errors=errors), text("or_mistake"), repro=repro)
         if not converges and min(errors) == 0:
-            fail("tlu.perceptron_train", f"reports an epoch without mistakes on XOR: errors = {errors}",
-                 "XOR is not linearly separable, so some sample is wrong in every epoch: count before each update",
-                 repro=repro)
+            fail("tlu.perceptron_train", text("xor_no_mistakes", errors=errors), text("xor_mistake"), repro=repro)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,14 +198,13 @@ def literal_eq16(name, got, z):
     if name == "tanh_grad" and np.shape(got) == z.shape:
         for reading, value in (("2 sigma(2z) - 1", 2 * sigmoid(2 * z) - 1), ("2 tanh(2z) - 1", 2 * tanh(2 * z) - 1)):
             if np.allclose(got, value):
-                return (f"the slide's eq. (16), phi'(z) = 2 phi(2z) - 1, read literally as {reading}: it is not "
-                        "the derivative of tanh (at z = 0 it gives -1, but tanh rises there with slope 1)")
+                return text("eq16_literal", reading=reading)
     if name == "sigmoid_grad" and np.shape(got) == z.shape:
         if np.allclose(got, z * (1 - z)):
-            return "sigma'(z) computed as if z were the output: the kit's derivatives take the pre-activation z"
+            return text("sigmoid_on_output")
         twice = sigmoid(sigmoid(z))
         if np.allclose(got, twice * (1 - twice)):
-            return "sigma' applied to sigma(z) (the output) instead of z: the sigmoid is applied twice"
+            return text("sigmoid_twice")
     return ""
 
 
@@ -181,33 +221,32 @@ def derivative_check(name, forward, kwargs, seed, margin):
         got = student(f"activations.{name}")(z, **kwargs)
         numeric = checklib.elementwise_differences(lambda v: phi(v, **kwargs), z, h())
         keywords = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-        expect_gradient(f"activations.{name}", got, numeric, f"central differences of your {forward}",
-                        mistake=literal_eq16(name, got, z), call=f"{name}(z{keywords}) with z of shape (4, 3)",
+        expect_gradient(f"activations.{name}", got, numeric, text("central_differences_of", forward=forward),
+                        mistake=literal_eq16(name, got, z),
+                        call=text("call_shaped", call=f"{name}(z{keywords})", name="z", shape=(4, 3)),
                         repro=f"{code}; activations.{name}(z{keywords})")
     run.__name__ = f"own_{name}"
-    return check(f"activations.{name}", f"{name}: against central differences of your {forward}")(run)
+    return check(f"activations.{name}", Later("derivative_title", name=name, forward=forward))(run)
 
 
 OWN_DERIVATIVES = [derivative_check(*row) for row in DERIVATIVES]
 
 
-@check("activations.softmax_jacobian", "softmax_jacobian: a batch (N, K) against central differences of your softmax")
+@check("activations.softmax_jacobian", Later("jacobian_title"))
 def own_softmax_jacobian():
     Z, code = points(21, (3, 4))
     softmax = student("activations.softmax")
+    call = text("call_shaped", call="softmax_jacobian(z)", name="z", shape=(3, 4))
     got = expect("activations.softmax_jacobian", student("activations.softmax_jacobian")(Z), np.zeros((3, 4, 4)),
-                 (1e100, 1e100), names=("J",), call="softmax_jacobian(z) with z of shape (3, 4)")   # its form
+                 (1e100, 1e100), names=("J",), call=call)   # its form
     for seed in (1, 2):   # J v, row by row, against the change of your softmax along v
         V = np.random.default_rng(seed).normal(size=Z.shape)
         numeric = (softmax(Z + h() * V) - softmax(Z - h() * V)) / (2 * h())
-        expect_gradient("activations.softmax_jacobian", np.einsum("nij,nj->ni", got, V), numeric,
-                        "central differences of your softmax along a random direction v, row by row",
-                        where="J v", call="softmax_jacobian(z) with z of shape (3, 4)",
-                        repro=f"{code}; activations.softmax_jacobian(z)")
+        expect_slope("activations.softmax_jacobian", np.einsum("nij,nj->ni", got, V), numeric, "jacobian_differs",
+                     "J", call=call, repro=f"{code}; activations.softmax_jacobian(z)")
 
 
-@check("activations.ACTIVATIONS", "ACTIVATIONS maps the five names to (function, derivative) of activations.py",
-       question="activations")
+@check("activations.ACTIVATIONS", Later("registry_title"), question="activations")
 def own_registry():
     registry = student("activations.ACTIVATIONS")
     module = checklib.module("activations")
@@ -216,8 +255,7 @@ def own_registry():
         if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] is getattr(module, name)
                 and entry[1] is getattr(module, name + "_grad")):
             shown = "(" + ", ".join(getattr(f, "__name__", repr(f)) for f in entry) + ")" if isinstance(entry, tuple) else repr(entry)
-            fail("activations.ACTIVATIONS", f"ACTIVATIONS[{name!r}] is {shown}, expected ({name}, {name}_grad)",
-                 "keep the given dict: each name maps to the pair (function, derivative) of this module")
+            fail("activations.ACTIVATIONS", text("registry_entry", name=name, shown=shown), text("registry_mistake"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,18 +269,18 @@ def network(seed, sizes, n):
 
 def forward_of(result, layers, repro):
     if not (isinstance(result, tuple) and len(result) == 2):
-        fail("mlp.mlp_forward", f"returned a {type(result).__name__}, expected a tuple (out, cache)", repro=repro)
+        fail("mlp.mlp_forward", returned(result, Later("tuple_of", items="(out, cache)")), repro=repro)
     out, cache = result
     if not isinstance(cache, (list, tuple)) or len(cache) != layers or not all(
             isinstance(entry, tuple) and len(entry) == 2 for entry in cache):
-        fail("mlp.mlp_forward", f"cache is not a list of {layers} tuples (A_prev, Z), one per layer", repro=repro)
+        fail("mlp.mlp_forward", text("cache_form", layers=layers), repro=repro)
     return out, cache
 
 
-@check("mlp.mlp_forward", "mlp_forward: [3, 5, 4] tanh/softmax, each layer your dense_forward and activation")
+@check("mlp.mlp_forward", Later("forward_title"))
 def own_mlp_forward():
     _, X, params = network(31, [3, 5, 4], 6)
-    repro = "see own_mlp_forward in checks.py: network(31, [3, 5, 4], 6) with ['tanh', 'softmax']"
+    repro = rerun("mlp.mlp_forward")
     out, cache = forward_of(student("mlp.mlp_forward")(X, params, ["tanh", "softmax"]), 2, repro)
     dense = student("mlp.dense_forward")
     layers = [("cache[0][0]", cache[0][0], X), ("cache[0][1]", cache[0][1], dense(X, *params[0])),
@@ -251,8 +289,8 @@ def own_mlp_forward():
               ("out", out, student("activations.softmax")(cache[1][1]))]
     for where, got, want in layers:
         expect("mlp.mlp_forward", got, want, (1e-7, 1e-10), names=(where,),
-               mistake="cache[l] = (A_prev, Z): the layer's input and its pre-activation, before the activation",
-               call="mlp_forward(X, params, ['tanh', 'softmax']) with X of shape (6, 3)", repro=repro)
+               mistake=text("cache_mistake"), repro=repro,
+               call=text("call_shaped", call="mlp_forward(X, params, ['tanh', 'softmax'])", name="X", shape=(6, 3)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,15 +299,14 @@ def own_mlp_forward():
 def backward_mistake(got, numeric, n, loss):
     broken = [f for f in ("mlp.mlp_forward", f"backprop.{loss}") if checklib.failed_before(f)]
     if broken:
-        return (f"this check differentiates your own {' and '.join(f.split('.')[1] for f in broken)}, which failed "
-                "a check above: fix that first")
+        return text("given_failed", names=text("and").join(f.split('.')[1] for f in broken))
     ratio = float(np.sum(got * numeric) / max(np.sum(numeric * numeric), 1e-300))
     if np.allclose(got, ratio * numeric, rtol=1e-4, atol=1e-12):
         if np.isclose(ratio, n, rtol=1e-3):
-            return f"off by a factor of N = {n}: the loss is a mean over the N samples, so delta^L carries 1/N"
+            return text("factor_n", n=n)
         if np.isclose(ratio, 1.0 / n, rtol=1e-3):
-            return f"off by a factor of 1/N = 1/{n}: the 1/N is applied twice"
-    return "phi'(Z) at the pre-activation Z (cache[l][1]), not at A, in every hidden layer"
+            return text("factor_one_over_n", n=n)
+    return text("derivative_at_z")
 
 
 BACKWARD = [  # (loss, layer sizes, activations, seed)
@@ -285,8 +322,8 @@ def backward_check(loss, sizes, activations, seed):
         _, cache = forward(X, params, activations)
         grads = student("backprop.mlp_backward")(Y, params, cache, activations, loss)
         if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
-            fail("backprop.mlp_backward", f"returned a {type(grads).__name__}, expected a list of {len(params)} (dW, db) pairs")
-        call = f"mlp_backward(Y, params, cache, {activations}, {loss!r}), layers {sizes}"
+            fail("backprop.mlp_backward", returned(grads, Later("pairs_of", layers=len(params))))
+        call = text("call_layers", call=f"mlp_backward(Y, params, cache, {activations}, {loss!r})", sizes=sizes)
         for l, (W, b) in enumerate(params):
             for k, array in enumerate((W, b)):
                 where = f"grads[{l}][{k}]"
@@ -301,13 +338,12 @@ def backward_check(loss, sizes, activations, seed):
                 directions = [np.random.default_rng(seed).normal(size=array.shape) for seed in (1, 2)]
                 numeric = np.array([directional_difference(f, array, v, h()) for v in directions])
                 analytic = np.array([np.sum(got * v) for v in directions])
-                expect_gradient("backprop.mlp_backward", analytic, numeric,
-                                f"central differences of your {loss}(mlp_forward(...)) along random directions",
-                                where=f"sum({where} * v)", mistake=backward_mistake(analytic, numeric, 5, loss),
-                                call=call, repro=f"see own_mlp_backward_{loss} in checks.py")
+                expect_slope("backprop.mlp_backward", analytic, numeric, "backward_differs", where, loss=loss,
+                             mistake=backward_mistake(analytic, numeric, 5, loss), call=call,
+                             repro=rerun("backprop.mlp_backward"))
     run.__name__ = f"own_mlp_backward_{loss}"
-    return check("backprop.mlp_backward", f"mlp_backward: {sizes} {'/'.join(activations)} with {loss}, against "
-                                          f"central differences of your mlp_forward and {loss}")(run)
+    return check("backprop.mlp_backward", Later("backward_title", sizes=sizes, activations="/".join(activations),
+                                                loss=loss))(run)
 
 
 OWN_BACKWARD = [backward_check(*row) for row in BACKWARD]
@@ -316,29 +352,26 @@ OWN_BACKWARD = [backward_check(*row) for row in BACKWARD]
 # ---------------------------------------------------------------------------------------------
 # Part E: XOR training with your own functions
 # ---------------------------------------------------------------------------------------------
-@check("backprop.train", "train: [2, 4, 2] tanh/softmax learns XOR in 1000 epochs at lr 0.5 (loss below 0.01)")
+@check("backprop.train", Later("xor_title"))
 def own_train_xor():
     repro = ("X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); "
              "params, losses = backprop.train(X, np.array([0, 1, 1, 0]), [2, 4, 2], ['tanh', 'softmax'])")
     result = student("backprop.train")(XOR_X, XOR_Y, [2, 4, 2], ["tanh", "softmax"], loss="cross_entropy",
                                        lr=0.5, epochs=1000, seed=0)
     if not (isinstance(result, tuple) and len(result) == 2) or np.ndim(result[1]) != 1 or len(result[1]) != 1000:
-        fail("backprop.train", "expected a tuple (params, losses) with one loss per epoch (1000)", repro=repro)
+        fail("backprop.train", text("train_form"), repro=repro)
     params, losses = result
     forward, cross_entropy = student("mlp.mlp_forward"), student("backprop.cross_entropy")
     first = cross_entropy(forward(XOR_X, student("mlp.init_params")([2, 4, 2], 0), ["tanh", "softmax"])[0], XOR_Y)
     expect("backprop.train", float(losses[0]), float(first), EXACT, form="scalar", names=("losses[0]",),
-           mistake="losses[0] is the loss of init_params(layer_sizes, seed) before any update: record it before the step",
-           repro=repro)
+           mistake=text("first_loss_mistake"), repro=repro)
     out, _ = forward(XOR_X, params, ["tanh", "softmax"])
     if not float(losses[-1]) < XOR_LOSS_BELOW or not np.array_equal(np.argmax(out, axis=1), XOR_Y):
-        fail("backprop.train", f"losses[-1] = {float(losses[-1]):.4g} (expected below {XOR_LOSS_BELOW}); the trained "
-                               f"network predicts {np.argmax(out, axis=1).tolist()}, expected [0, 1, 1, 0]",
-             "each epoch: forward, loss, mlp_backward, then keep params = gradient_descent_step(params, grads, lr)",
-             repro=repro)
+        fail("backprop.train", text("xor_unlearned", last=float(losses[-1]), below=XOR_LOSS_BELOW,
+                                    predicted=np.argmax(out, axis=1).tolist()), text("xor_mistake_loop"), repro=repro)
 
 
-@check("backprop.train", "train: one epoch with mse is your forward pass, mse, mlp_backward and gradient_descent_step")
+@check("backprop.train", Later("mse_title"))
 def own_train_mse():
     Y = np.array([[0.0], [1.0], [1.0], [0.0]])
     acts, init = ["tanh", "sigmoid"], student("mlp.init_params")([2, 3, 1], 1)
@@ -348,10 +381,8 @@ def own_train_mse():
     expected = (student("backprop.gradient_descent_step")(init, grads, 0.5), [student("backprop.mse")(out, Y)])
     expect("backprop.train", result, expected, (1e-9, 1e-12), form=checklib.compare.tuple_of(checklib.compare.PAIRS,
            checklib.compare.SEQUENCE), names=("params", "losses"),
-           mistake="an epoch: the loss asked for (here mse) of the forward pass, recorded before the update, "
-                   "then mlp_backward with that loss and gradient_descent_step",
-           call="train(X, Y, [2, 3, 1], ['tanh', 'sigmoid'], loss='mse', lr=0.5, epochs=1, seed=1)",
-           repro="see own_train_mse in checks.py")
+           mistake=text("mse_mistake"), call="train(X, Y, [2, 3, 1], ['tanh', 'sigmoid'], loss='mse', lr=0.5, epochs=1, seed=1)",
+           repro=rerun("backprop.train"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -146,7 +146,8 @@ def numbers_differ(got, expected, rtol, atol, where):
                    max_rel=max_rel, index=index, expected=float(expected[index]), got=float(got_f[index]))
 
 
-TRANSPOSED, SIGN_FLIPPED, ALL_ZERO = Mistake("transposed"), Mistake("sign_flipped"), Mistake("all_zero")
+TRANSPOSED, SIGN_FLIPPED = Mistake("transposed"), Mistake("sign_flipped")
+# (no "every value is 0": on the bank it named the real mistake in 1 of 5 submissions; the values say it)
 ONLY_AT_ZERO = Mistake("only_at_zero")
 
 
@@ -167,8 +168,6 @@ def likely_mistake(got, expected, rtol, atol, factors=(), zero_mask=None):
     if got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1 \
             and np.allclose(got, expected.T, rtol=rtol, atol=atol):
         return TRANSPOSED
-    if not np.any(got) and np.any(expected):
-        return ALL_ZERO
     nonzero = np.abs(expected) > 1e-12
     if nonzero.sum() >= 1:
         ratio = got[nonzero] / expected[nonzero]
