@@ -68,6 +68,11 @@ def cmd_skeleton(args, settings):
 
 def cmd_mutants(args, settings):
     lab = load_lab(args)
+    if args.precision:
+        from . import precision
+        named = precision.measure(lab, settings)
+        print("\n".join(precision.lines(named)))
+        return 0 if all(share >= precision.MIN_PRECISION for *_, share in precision.table(named)) else 1
     found, variants = mutants.run(lab, settings, jobs=args.jobs, progress=True)
     print("\n".join(mutants.summary(found, variants)))
     ok = all(m.caught for m in found) and all(v.full_marks for v in variants)
@@ -116,6 +121,8 @@ def parser():
     s.set_defaults(run=cmd_skeleton)
     m = sub.add_parser("mutants", help="grade the lab's bank of known mistakes and print the mutation score")
     m.add_argument("-j", "--jobs", type=int, default=None)
+    m.add_argument("--precision", action="store_true",
+                   help="how often each likely mistake the feedback names is the real one (the bank's DIAGNOSES)")
     m.set_defaults(run=cmd_mutants)
     b = sub.add_parser("build", help="write the student handout and autograder.zip (Otter, Gradescope)")
     b.add_argument("--out", default="dist", help="output folder (default: dist)")

@@ -780,3 +780,41 @@ VARIANTS = (
             "        losses.append(loss_fn(out, Y))\n"),),
     ),
 )
+
+
+# The diagnosis the feedback should name on each mistake's own function, where one is right: its
+# key (a lab's known mistake by its wording, a factor by its name). Reviewed by reading each
+# description; a diagnosis named on an entry that is not listed here, or elsewhere, is counted
+# wrong by `python -m autograder mutants --precision` (autograder/precision.py).
+DIAGNOSES = {
+    'heaviside_zero_at_zero': 'known:heaviside(0) = 0; the tie z = 0 must give 1',
+    'sign_one_at_zero': 'known:sign(0) = 1; sign(0) must be 0',
+    'perceptron_layer_no_transpose': 'matmul',
+    'sigmoid_grad_on_output': "known:sigma'(z) computed on the output: z (1 - z) treats z as sigma(z)",
+    'sigmoid_grad_sigmoid_twice': "known:sigma' applied to sigma(z) (the output) instead of z",
+    'tanh_grad_eq16': "known:the slide's eq. (16), phi'(z) = 2 phi(2z) - 1, read with phi = sigma: 2 sigma(2z) - 1 is tanh(z) itself (an identity), not its derivative",
+    'tanh_grad_no_square': 'known:1 - tanh(z) without the square',
+    'relu_grad_one_at_zero': "known:relu'(0) = 1; eq. (18) says 0 where z <= 0",
+    'leaky_relu_grad_hardcoded_alpha': 'known:alpha ignored (0.01 hard-coded)',
+    'leaky_relu_grad_zero_below': 'known:0 instead of alpha where z <= 0',
+    'softmax_linear': 'known:z / sum(z) (the handwritten example) instead of normalised exponentials',
+    'softmax_no_keepdims': 'keepdims',
+    'softmax_jacobian_no_diagonal': 'known:the diagonal term s_i delta_ij is missing',
+    'softmax_jacobian_sign_flipped': 'sign_flipped',
+    'dense_forward_no_transpose': 'matmul',
+    'dense_forward_no_bias': 'known:the bias b is missing',
+    'cross_entropy_sum': 'known:the sum over samples instead of the mean',
+    'mse_no_half': 'factor:2',
+    'mse_no_mean': 'factor:N',
+    'dense_backward_dw_transposed': 'transposed',
+    'dense_backward_db_mean': 'factor:1/N',
+    'dense_backward_da_uses_w_transpose': 'matmul',
+    'dense_backward_dw_divided_by_n': 'factor:1/N',
+    'mlp_backward_missing_1_over_n': 'factor:N',
+    'mlp_backward_sign_flipped': 'sign_flipped',
+    'numerical_gradient_forward_difference': 'forward_differences',
+    'numerical_gradient_denominator_h': 'factor:2',
+    'numerical_gradient_no_restore': 'not_restored',
+    'numerical_gradient_modifies_caller_x': 'not_restored',
+    'train_loss_after_update': "known:the loss recorded after the update; record it before each step, from the forward pass that the step's gradients come from",
+}
