@@ -180,17 +180,24 @@ def describe_arg(value):
     return describe(value)
 
 
-def notebook_parts(lab):
+def notebook_parts(lab, lang="en"):
     """{question: "Part B (Activation functions)"}: the notebook's "## Part X — title" headings
-    in question order, or "Part A", "Part B", ... when the notebook is not at hand."""
+    in question order, or "Part A", "Part B", ... when the notebook is not at hand. In another
+    language, the heading's own line below it in that language ("*활성화 함수와 그 도함수*"),
+    where the notebook has one."""
     titles = []
     try:
-        notebook = json.loads((lab.assignment_dir / f"{lab.name}.ipynb").read_text())
+        notebook = json.loads((lab.assignment_dir / f"{lab.name}.ipynb").read_text(encoding="utf-8"))
         for cell in notebook.get("cells", []):
             if cell.get("cell_type") == "markdown":
-                match = re.match(r"\s*#+\s*Part\s+([A-Z])\s*[—–-]+\s*(.+)", "".join(cell.get("source", "")))
+                source = "".join(cell.get("source", ""))
+                match = re.match(r"\s*#+\s*Part\s+([A-Z])\s*[—–-]+\s*(.+)", source)
                 if match:
-                    titles.append(f"Part {match.group(1)} ({match.group(2).splitlines()[0].strip()})")
+                    title = match.group(2).splitlines()[0].strip()
+                    below = re.match(r"\*([^*\n]+)\*", source.split("\n", 1)[1].strip()) if "\n" in source else None
+                    if lang == "ko" and below and re.search(r"[\uac00-\ud7a3]", below.group(1)):
+                        title = below.group(1).strip()
+                    titles.append(f"Part {match.group(1)} ({title})")
     except (OSError, ValueError, AttributeError):
         titles = []
     if len(titles) != len(lab.questions):
@@ -290,7 +297,7 @@ def feedback_text(result, prepared, words=None):
     if result.notes:
         lines += [words.say("feedback.took"), *intake_lines(result, words)]
     lines.append("")
-    namer, parts = Namer(prepared, words), notebook_parts(prepared.lab)
+    namer, parts = Namer(prepared, words), notebook_parts(prepared.lab, words.lang)
     for q in model.questions:
         lines.append(words.say("feedback.question", question=q.name, score=q.score, points=q.points))
         lines += question_lines(q, namer, parts)
@@ -307,7 +314,7 @@ def results_json(result, prepared, words=None):
         key = (r.case.question, r.case.function, r.case.hidden)
         groups.setdefault(key, []).append(r)
     counts = Counter(c.function for c in prepared.cases)
-    namer, parts = Namer(prepared, words), notebook_parts(prepared.lab)
+    namer, parts = Namer(prepared, words), notebook_parts(prepared.lab, words.lang)
     tests, functions, hidden_losses = [], {}, {}
     for (question, function, hidden), group in groups.items():
         per_case = prepared.shares[function] / counts[function]

@@ -150,14 +150,19 @@ def library_files(lab=None):
 def catalogue_files(lab):
     """checklib/catalogue/<lang>.json: the engine's words and the lab's, flattened (the
     self-check reads JSON: tomllib needs Python 3.11). A lab's words for its known mistakes
-    are left out (what ships of them is public_cases.json's wording, see encode_check)."""
+    ship only for the wordings public_cases.json carries already (see encode_check)."""
     from ..catalogue import HERE, LANGUAGES, load
     files = {}
+    shipped = set()   # the known mistakes whose wording public_cases.json carries (SHIP_MISTAKE_WORDING)
+    if lab is not None:
+        ship = set(getattr(lab_contract(lab), "SHIP_MISTAKE_WORDING", ()))
+        shipped = {f"known.{text}" for case in lab.make_cases(config.DEFAULTS, lab.reference())
+                   if not case.hidden and case.function in ship for text in getattr(case.check, "known", {}) or {}}
     for lang in LANGUAGES:
         words = dict(load(str(HERE / f"{lang}.toml")))
         if lab is not None:
             own = load(str(lab.reference_dir / "catalogue" / f"{lang}.toml"))
-            words.update({k: v for k, v in own.items() if not k.startswith("known.")})
+            words.update({k: v for k, v in own.items() if not k.startswith("known.") or k in shipped})
         files[f"{LIBRARY}/catalogue/{lang}.json"] = json.dumps(words, ensure_ascii=False, indent=0, sort_keys=True) + "\n"
     return files
 
@@ -254,6 +259,7 @@ def public_data(lab, settings=config.DEFAULTS):
     contract = lab_contract(lab)
     prepared = labs.prepare(lab, settings)
     namer, parts = report.Namer(prepared), report.notebook_parts(lab)
+    parts_in = {lang: report.notebook_parts(lab, lang) for lang in ("en", "ko")}
     graded = {f for q in lab.questions for f in q.functions}
     cases = []
     for case, expected in zip(prepared.cases, prepared.expected):
@@ -281,7 +287,8 @@ def public_data(lab, settings=config.DEFAULTS):
     head = {
         "lab": lab.name,
         "lang": lab.language,
-        "questions": {q.name: {"part": parts[q.name], "points": q.points, "functions": list(q.functions)}
+        "questions": {q.name: {"part": parts[q.name], "parts": {lang: p[q.name] for lang, p in parts_in.items()},
+                               "points": q.points, "functions": list(q.functions)}
                       for q in lab.questions},
         "modules": list(lab.modules),
         "reread": dict(contract.REREAD),

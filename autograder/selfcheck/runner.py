@@ -147,7 +147,8 @@ def reread(function, equation=None):
     """What to reread, in the grader's words: the equation, the docstring, the notebook's part."""
     name = function.split(".")[-1]
     equation = equation or data()["reread"].get(function, "")
-    part = data()["questions"].get(question_of(function), {}).get("part", "notebook")
+    part = part_of(data()["questions"].get(question_of(function), {}))
+    equation = catalogue().words.get(f"equation.{equation}", equation) if equation else ""
     lead = judges.student_words(equation.rstrip(".")) + "; " if equation else ""
     return say("feedback.reread", equation=lead, name=name, part=part).strip()
 
@@ -615,7 +616,12 @@ def print_now(line):
 
 def heading(question):
     spec = data()["questions"][question]
-    return say("check.heading", question=question, part=spec["part"], points=spec["points"])
+    return say("check.heading", question=question, part=part_of(spec), points=spec["points"])
+
+
+def part_of(spec):
+    """The question's part of the notebook, in the language the checks speak."""
+    return spec.get("parts", {}).get(catalogue().lang) or spec.get("part", "notebook")
 
 
 def summary(question, total, passed):
