@@ -210,7 +210,7 @@ def test_a_wrong_submission_in_korean_and_in_english(wrong):
     assert rc == 1 and "Traceback" not in out, out
     failed = re.findall(r"^실패  (?!공개 케이스)(.*)$", out, re.M)   # checks.py's own checks that failed
     assert len(failed) >= 5, out
-    for words in ("lr = 1로 AND를 학습했을 때 errors =", "N = 5배만큼 차이 납니다", "무작위 방향으로 중앙 차분을 해서 잰 손실의 기울기",
+    for words in ("lr = 1로 AND를 학습했을 때 errors =", "N = 5배만큼 차이 납니다", "무작위 방향으로 중심 차분을 해서 잰 손실의 기울기",
                   "다시 해 보기: python checks.py backprop", "큰 양수에 np.exp를 쓰면 오버플로가 납니다"):
         assert words in out, f"{words!r} missing:\n{out}"
     assert not untranslated(out), "\n".join(untranslated(out)) + "\n\n" + out
