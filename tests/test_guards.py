@@ -212,6 +212,23 @@ def test_a_forger_who_tries_every_short_token_is_never_believed(tmp_path):
     assert all(len(t) == 32 and int(t, 16) >= 0 for t in tokens) and len(set(tokens)) == 3
 
 
+def test_answers_written_ahead_for_the_next_case_are_never_read_as_its_answer(tmp_path):
+    """After each answer the sandbox writes forged answers for the next case (the token just
+    used, a made-up one, none): the next case still gets its own answer."""
+    s = probe_session(tmp_path, '''
+        answer["token"] = token
+        send({"token": token, "done": True, "error": None, "result": {"s": json.dumps(answer)}})
+        for forged in (token, "f" * 32, None):
+            send({"token": forged, "done": True, "error": None, "result": {"s": "forged"}})
+        continue
+        ''')
+    try:
+        answers = [answer_of(s.run(EMPTY_CASE, 5)) for _ in range(3)]
+    finally:
+        s.dispose()
+    assert len({a["token"] for a in answers}) == 3
+
+
 def test_the_dtype_allow_list_is_exactly_five_plain_number_types():
     assert set(wire.DTYPES) == {"<f8", "<f4", "<i8", "<i4", "|b1"}
     for dtype in (object, [("a", "<f8")], "U3", "S3", "<c16", "<f2", "M8[s]", "V8", ("<f8", (2,))):

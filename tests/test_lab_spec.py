@@ -48,7 +48,7 @@ def test_edge_values_are_covered(prepared):
     assert any_case("mlp_backward", lambda c: len(c.args[1]) == 4) and any_case("mlp_backward", lambda c: len(c.args[1]) == 1)
 
 
-WIDE_MARGIN = 0.02   # wider than the lab's raw points' own distance from the kink (0.0059): the margin must move some
+WIDE_MARGIN = 0.035  # wider than the raw points' distance from the kink (0.0059) and than networks 2 and 3 at their first draw (0.031, 0.033)
 
 
 def test_gradient_check_points_keep_away_from_the_kinks(lab, settings):
