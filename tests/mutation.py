@@ -48,6 +48,7 @@ def bin_of(name):
 
 
 def copy_of_kit(into):
+    into.mkdir(parents=True)
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=KIT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
