@@ -593,6 +593,13 @@ def test_every_mode_this_machine_has_runs_when_ci_requires_it():
     assert strategies.STRATEGIES["nobody"].private_namespaces()
 
 
+def test_ci_runs_exactly_the_readmes_test_command_and_it_requires_every_mode():
+    readme = (KIT / "README.md").read_text()
+    command = readme.split("Set up and run the kit's own tests", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    assert "KIT_REQUIRE_MODES=1 " in command
+    assert command in (KIT / ".ci" / "run").read_text().splitlines()
+
+
 def test_every_skip_in_the_suite_names_why():
     """pytest.skip / skipif / importorskip with a reason, in every test file."""
     import ast
