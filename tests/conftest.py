@@ -45,6 +45,38 @@ def settings():
     return DEFAULTS
 
 
+# ---------------------------------------------------------------------------- the bank, graded once
+def grade_bank(lab, folder, settings):
+    """The reference, the skeleton, every mistake and every variant of `lab`'s bank, graded in
+    one batch: ({name: grades.csv row}, {name: {function: (earned, points)}}, the bank)."""
+    from autograder import bank as schema
+    from autograder import batch, mutants
+    from autograder.skeleton import skeleton_files
+    bank = mutants.load_bank(lab)
+    reference = lab.reference_sources()
+    skeleton = {name[:-3]: text for name, text in skeleton_files(lab.reference_dir, lab.modules).items()}
+    entries = {"reference": reference, "skeleton": skeleton}
+    entries.update({e.name: schema.apply(e.edits, reference) for e in bank.MISTAKES + bank.VARIANTS})
+    sources = []
+    for name, modules in entries.items():
+        (folder / "in" / name).mkdir(parents=True)
+        for module, text in modules.items():
+            (folder / "in" / name / f"{module}.py").write_text(text)
+        sources.append(folder / "in" / name)
+    rows = batch.grade_batch(lab, sources, folder / "out", settings, jobs=2, log=lambda *a: None, progress=False,
+                             report_png=False)
+    functions = {name: mutants.function_scores(folder / "out" / "submissions" / name / "results.json")
+                 for name in entries}
+    return {row["file"]: row for row in rows}, functions, bank
+
+
+@pytest.fixture(scope="session")
+def lab17_bank(tmp_path_factory, settings):
+    """Lab 17's bank graded once for the session (tests/test_conformance.py and
+    tests/test_bank_scores.py read the same batch: the same submissions, the same settings)."""
+    return grade_bank(load_lab("lab17_backprop"), tmp_path_factory.mktemp("bank_lab17_backprop"), settings)
+
+
 # ---------------------------------------------------------------------------- every results.json the suite writes
 LOST = re.compile(r"lost (\S+) of (\S+) points")
 
