@@ -226,7 +226,7 @@ def test_answers_written_ahead_for_the_next_case_are_never_read_as_its_answer(tm
         answers = [answer_of(s.run(EMPTY_CASE, 5)) for _ in range(3)]
     finally:
         s.dispose()
-    assert len({a["token"] for a in answers}) == 3
+    assert len({a["token"] for a in answers}) == 3 and all(len(a["token"]) == 2 * 16 for a in answers)
 
 
 def test_the_dtype_allow_list_is_exactly_five_plain_number_types():
@@ -458,6 +458,20 @@ def test_a_lock_folder_others_can_enter_is_refused(lock_folder, mode):
     assert not list(lock_folder.iterdir())
 
 
+def test_a_sandbox_does_not_start_on_a_lock_folder_others_can_enter(lock_folder, tmp_path):
+    if os.geteuid() != 0:
+        skip_mode("the uid sandbox needs root")
+    os.chmod(lock_folder, 0o755)
+    (tmp_path / "submission").mkdir()
+    s = session.Session(strategies.STRATEGIES["nobody"], DEFAULTS, tmp_path / "submission", tmp_path, tmp_path / "runner", slot=9)
+    try:
+        with pytest.raises(RuntimeError):
+            s.start()
+        assert s.process is None
+    finally:
+        s.dispose()
+
+
 def test_a_private_lock_folder_is_used(lock_folder):
     assert slots.lock_dir() == str(lock_folder)
     assert slots.slot_uid(0) >= slots.SLOT_UID_BASE and list(lock_folder.iterdir())
@@ -496,12 +510,17 @@ def test_a_slots_leftovers_are_removed_at_any_depth_and_nothing_else(tmp_path, m
 def test_the_leftovers_of_a_sandbox_without_private_mounts_are_removed_at_close(tmp_path, nobody_without_namespaces):
     need("nobody-shared")
     mark = f"guards-{os.getpid()}-{time.monotonic_ns()}"
+    shared = Path(f"/tmp/{mark}-shared")   # root's and world-writable, like /tmp/.X11-unix: entered, kept
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
     s = probe_session(tmp_path, f'''
         path = "/tmp/{mark}"
         os.makedirs(path + "/a/b/c/d", exist_ok=True)
         with open(path + "/a/b/c/d/file", "w") as f:
             f.write("left")
-        answer["made"] = os.path.exists(path + "/a/b/c/d/file")
+        with open("{shared}/mine", "w") as f:
+            f.write("left")
+        answer["made"] = os.path.exists(path + "/a/b/c/d/file") and os.path.exists("{shared}/mine")
         ''', "nobody-shared")
     try:
         assert answer_of(s.run(EMPTY_CASE, 10))["made"]
@@ -509,9 +528,10 @@ def test_the_leftovers_of_a_sandbox_without_private_mounts_are_removed_at_close(
     finally:
         s.dispose()
     left = Path(f"/tmp/{mark}")
-    exists = left.exists()
+    found = [left.exists(), (shared / "mine").exists(), shared.is_dir()]
     shutil.rmtree(left, ignore_errors=True)
-    assert not exists
+    shutil.rmtree(shared, ignore_errors=True)
+    assert found == [False, False, True]
 
 
 def test_proc_is_mounted_with_hidepid_in_the_private_root(tmp_path, monkeypatch):
