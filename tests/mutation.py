@@ -29,7 +29,7 @@ MODULES = {   # module -> its fast tests (pytest arguments; a -k applies to ever
     "autograder/text.py": "tests/test_text.py tests/test_guards.py -k 'test_text or status or public'",
     "autograder/gradcheck.py": "tests/test_compare.py tests/test_guards.py -k 'test_compare or tolerance or rtol or atol or finite or kink'",
     "autograder/compare.py": "tests/test_compare.py tests/test_guards.py tests/test_report.py",
-    "autograder/cases.py": "tests/test_compare.py tests/test_guards.py",
+    "autograder/cases.py": "tests/test_compare.py tests/test_guards.py tests/test_scoring.py",
     "autograder/grading.py": "tests/test_guards.py tests/test_scoring.py tests/test_wire.py tests/test_text.py",
     "autograder/values.py": "tests/test_wire.py tests/test_wire_limits.py tests/test_guards.py",
     "autograder/sandbox/wire.py": "tests/test_wire.py tests/test_wire_limits.py tests/test_guards.py",

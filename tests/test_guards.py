@@ -37,7 +37,7 @@ import numpy as np
 import pytest
 
 from autograder import batch, compare, gradcheck, grading, report, values
-from autograder.cases import Case, Matches, MatchesDerivative, MatchesGradient
+from autograder.cases import Case, Matches, MatchesCallableGradient, MatchesDerivative, MatchesGradient
 from autograder.config import DEFAULTS
 from autograder.grading import SubmissionResult, verdict
 from autograder.labs import load_lab
@@ -83,6 +83,26 @@ def test_a_gradient_just_over_the_tolerance_fails_and_just_under_passes(factor, 
     case = Case("backprop.mlp_backward", (), MatchesGradient(loss=lambda case, params: 0.0))
     found = case.check.judge(case, pairs(got), expected, DEFAULTS)
     assert (found is None) == passes, found
+
+
+def test_a_gradient_with_an_extra_pair_fails():
+    expected = [(np.ones((2, 3)), np.ones(2))]
+    case = Case("backprop.mlp_backward", (), MatchesGradient(loss=lambda case, params: 0.0))
+    assert case.check.judge(case, pairs(expected), expected, DEFAULTS) is None
+    assert case.check.judge(case, pairs(expected + [(np.ones((1, 2)), np.ones(1))]), expected, DEFAULTS) is not None
+    assert case.check.judge(case, pairs([]), expected, DEFAULTS) is not None
+
+
+@pytest.mark.parametrize("factor, passes", [(0.5, True), (2.0, False)])
+def test_numerical_gradient_is_held_to_its_documented_tolerance(factor, passes):
+    """MatchesCallableGradient: rtol 1e-7 (central differences of the kit's test functions are
+    that good); a gradient off by twice that fails, by half of it passes."""
+    f = values.Callable("sin_cubic", (np.array([1.0, 2.0]), np.array([0.5, 0.25])))
+    x = np.array([0.3, -1.2])
+    case = Case("calculus.numerical_gradient", (f, x), MatchesCallableGradient())
+    expected = case.check.expect(case, {}, DEFAULTS)
+    got = expected * (1 + factor * 1e-7)
+    assert (case.check.judge(case, nd(got), expected, DEFAULTS) is None) == passes
 
 
 # |got - expected| <= atol + rtol |expected|: each tolerance at its own edge, where the other
