@@ -656,3 +656,12 @@ def test_every_skip_in_the_suite_names_why():
                 bare.append(f"{path.name}:{node.lineno} (unconditional)")
     assert not bare, bare
 
+
+
+def test_the_relative_error_is_scale_free_down_to_its_floor_and_0_for_empty_arrays():
+    """max|a - n| / max(1e-8, max|a| + max|n|): small gradients are compared relative to their
+    own size (a floor of 1 would let any gradient below 1e-3 through), empty ones are equal."""
+    assert gradcheck.relative_error(np.full(3, 1e-3), np.full(3, 1.1e-3)) == pytest.approx(0.1 / 2.1)
+    assert gradcheck.relative_error(np.full(2, 1e-10), np.zeros(2)) == pytest.approx(1e-10 / 1e-8)
+    assert gradcheck.relative_error(np.zeros(0), np.zeros(0)) == 0.0
+    assert gradcheck.relative_error(np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
