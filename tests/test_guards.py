@@ -478,11 +478,15 @@ def test_a_lock_folder_others_can_enter_is_refused(lock_folder, mode):
     assert not list(lock_folder.iterdir())
 
 
-def test_a_sandbox_does_not_start_on_a_lock_folder_others_can_enter(lock_folder, tmp_path):
+def test_a_sandbox_does_not_start_on_a_lock_folder_others_can_enter(lock_folder, tmp_path, monkeypatch):
     if os.geteuid() != 0:
         skip_mode("the uid sandbox needs root")
     os.chmod(lock_folder, 0o755)
     (tmp_path / "submission").mkdir()
+
+    def started(*args, **kwargs):   # never a process (nor, at close, a kill by a uid this test claimed)
+        raise AssertionError("a sandbox started on an open lock folder")
+    monkeypatch.setattr(session.subprocess, "Popen", started)
     s = session.Session(strategies.STRATEGIES["nobody"], DEFAULTS, tmp_path / "submission", tmp_path, tmp_path / "runner", slot=9)
     try:
         with pytest.raises(RuntimeError):
