@@ -669,3 +669,10 @@ def test_the_relative_error_is_scale_free_down_to_its_floor_and_0_for_empty_arra
     assert gradcheck.relative_error(np.full(2, 1e-10), np.zeros(2)) == pytest.approx(1e-10 / 1e-8)
     assert gradcheck.relative_error(np.zeros(0), np.zeros(0)) == 0.0
     assert gradcheck.relative_error(np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
+
+
+def test_a_tuple_of_the_wrong_length_is_a_mismatch_not_an_engine_error():
+    form = compare.tuple_of(compare.FLOAT_ARRAY, compare.FLOAT_ARRAY, compare.FLOAT_ARRAY)
+    for node in (Value("tuple", items=[nd([1.0]), nd([2.0])]), nd([1.0, 2.0, 3.0])):
+        with pytest.raises(compare.Mismatch):
+            compare.flatten(node, form)
