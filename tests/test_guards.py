@@ -501,6 +501,24 @@ def test_a_private_lock_folder_is_used(lock_folder):
     assert slots.slot_uid(0) >= slots.SLOT_UID_BASE and list(lock_folder.iterdir())
 
 
+def test_a_claimed_uid_stays_locked_so_no_other_grader_takes_it(lock_folder):
+    import fcntl
+    uid = slots.slot_uid(0)
+    fd = os.open(lock_folder / f"uid-{uid}.lock", os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
+    assert slots.slot_uid(1) != uid
+
+
+def test_as_root_the_lock_folder_is_the_one_every_grader_uses():
+    if os.geteuid() != 0 or not os.access("/run", os.W_OK | os.X_OK):
+        pytest.skip("the shared lock folder /run/autograder-slots-0 is root's")
+    assert slots.LOCK_BASE is None and slots.lock_dir() == "/run/autograder-slots-0"
+
+
 SLOT_TEST_UID = slots.SLOT_UID_BASE + slots.SLOT_UIDS - 3   # a slot uid no grader claims first
 
 
@@ -524,10 +542,12 @@ def test_a_slots_leftovers_are_removed_at_any_depth_and_nothing_else(tmp_path, m
     (x11 / "mine" / "inner").write_text("x")
     (x11 / "roots").write_text("kept")
     (shared / "roots").write_text("kept")
+    (shared / "nobodys").write_text("kept")    # a higher uid's (another slot's, nobody's): kept
+    os.chown(shared / "nobodys", 65534, 65534)
     for path in [shared / "a", *(shared / "a").rglob("*"), shared / "top", x11 / "mine", x11 / "mine" / "inner"]:
         os.chown(path, SLOT_TEST_UID, SLOT_TEST_UID, follow_symlinks=False)
     slots.remove_slot_leftovers(0, folders=(str(shared),))
-    assert sorted(p.name for p in shared.iterdir()) == [".X11-unix", "roots"]
+    assert sorted(p.name for p in shared.iterdir()) == [".X11-unix", "nobodys", "roots"]
     assert [p.name for p in x11.iterdir()] == ["roots"]
 
 
