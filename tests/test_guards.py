@@ -696,3 +696,12 @@ def test_a_tuple_of_the_wrong_length_is_a_mismatch_not_an_engine_error():
     for node in (Value("tuple", items=[nd([1.0]), nd([2.0])]), nd([1.0, 2.0, 3.0])):
         with pytest.raises(compare.Mismatch):
             compare.flatten(node, form)
+
+
+def test_the_test_functions_of_numerical_gradient_have_the_gradients_they_claim():
+    """values.Callable: the parent judges numerical_gradient against f.gradient, so each kind's
+    gradient must be the derivative of its value (checked by central differences here)."""
+    for kind in ("sin_cubic", "coupled"):
+        f = values.Callable(kind, (np.array([1.0, 2.0, 0.5]), np.array([0.5, -0.25, 1.0])))
+        x = np.array([0.3, -1.2, 0.7])
+        assert np.allclose(f.gradient(x), gradcheck.central_difference(f, x, 1e-5), rtol=1e-7, atol=1e-9), kind
