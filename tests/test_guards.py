@@ -597,21 +597,21 @@ def test_proc_is_mounted_with_hidepid_in_the_private_root(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("mode", ["bwrap", "nobody"])
 def test_proc_in_the_sandbox_shows_no_process_of_the_grader(tmp_path, mode):
+    """Only the sandbox's own processes are in its /proc: bwrap by a PID namespace, nobody with
+    namespaces by hidepid=invisible (it has no PID namespace: without hidepid the grader's
+    processes, root's, would be listed)."""
     need(mode)
     s = probe_session(tmp_path, f'''
-        answer["grader"] = os.path.exists("/proc/{os.getpid()}") or os.path.exists("/proc/1/cmdline") and \\
-            open("/proc/1/cmdline", "rb").read().split(b"\\0")[0].endswith(b"init")
         answer["self"] = os.path.exists("/proc/self/status")
         answer["pids"] = sorted(int(n) for n in os.listdir("/proc") if n.isdigit())
+        answer["grader"] = os.path.exists("/proc/{os.getpid()}")
         ''', mode)
     try:
         answer = answer_of(s.run(EMPTY_CASE, 10))
-        inside = s.process.pid
     finally:
         s.dispose()
-    assert answer["self"] and not answer["grader"], answer
-    assert os.getpid() not in answer["pids"] and 1 not in answer["pids"] or mode == "bwrap", answer
-    assert len(answer["pids"]) <= 4 or inside is None, answer
+    assert answer["self"] and not answer["grader"] and os.getpid() not in answer["pids"], answer
+    assert 1 <= len(answer["pids"]) <= 4, answer   # the runner (and bwrap's init): nothing of the host
 
 
 # ============================================================================== batch
