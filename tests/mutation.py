@@ -27,7 +27,8 @@ KIT = Path(__file__).resolve().parents[1]
 UNIT = "tests/test_compare.py tests/test_text.py"
 MODULES = {   # module -> its fast tests (pytest arguments; a -k applies to every file named, so it names them too)
     "autograder/text.py": "tests/test_text.py tests/test_guards.py -k 'test_text or status or public'",
-    "autograder/gradcheck.py": "tests/test_compare.py tests/test_guards.py -k 'test_compare or tolerance or rtol or atol or finite or kink or relative_error or test_functions'",
+    "autograder/gradcheck.py": "tests/test_compare.py tests/test_guards.py "
+                               "-k 'test_compare or tolerance or rtol or atol or finite or kink or relative_error or test_functions'",
     "autograder/compare.py": "tests/test_compare.py tests/test_guards.py tests/test_report.py",
     "autograder/cases.py": "tests/test_compare.py tests/test_guards.py tests/test_scoring.py",
     "autograder/grading.py": "tests/test_guards.py tests/test_scoring.py tests/test_wire.py tests/test_text.py",
