@@ -705,3 +705,22 @@ def test_the_test_functions_of_numerical_gradient_have_the_gradients_they_claim(
         f = values.Callable(kind, (np.array([1.0, 2.0, 0.5]), np.array([0.5, -0.25, 1.0])))
         x = np.array([0.3, -1.2, 0.7])
         assert np.allclose(f.gradient(x), gradcheck.central_difference(f, x, 1e-5), rtol=1e-7, atol=1e-9), kind
+
+
+def test_every_kind_of_node_decodes_to_its_value():
+    table = [bytes(8)]
+    assert wire.decode({"b": True}, table) is True and wire.decode({"n": 0}, table) is None
+    assert isinstance(wire.decode({"o": 0}, table), wire.Opaque) and wire.decode({"s": "x"}, table) == "x"
+    assert wire.decode({"d": [["k", {"f": 1.0}], ["j", {"i": 2}]]}, table) == {"k": 1.0, "j": 2}
+    assert wire.decode({"t": [{"l": []}]}, table) == ([],)
+    for bad in ({"b": 1}, {"n": 1}, {"s": 1}, {"d": [["k"]]}, {"d": [[1, {"f": 1.0}]]}):
+        with pytest.raises(wire.WireError):
+            wire.decode(bad, table)
+
+
+def test_a_helper_call_is_held_to_the_depth_limit_before_it_is_decoded():
+    bounds = wire.CaseBounds.of({"t": [{"f": 1.0}]}, {"d": []})
+    call = lambda depth: {"l": [{"l": [nest(depth)]}, {"d": [["lr", {"f": 0.1}]]}]}   # the leaf at depth 2 + depth
+    assert bounds.check(call(30), []) is None
+    with pytest.raises(wire.WireError):
+        bounds.check(call(31), [])
