@@ -72,25 +72,31 @@ def run(lab, settings, jobs: int | None = None, log=lambda *a: None,
         progress: bool = False) -> tuple[list[Verdict], list[Verdict]]:
     """(mistake verdicts, variant verdicts) for the lab's whole bank."""
     bank = load_bank(lab)
-    full = {q.name: q.points for q in lab.questions}
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         folders = write_bank(lab, bank, Path(tmp) / "bank")
         rows = batch.grade_batch(lab, [f for _, _, f in folders.values()], Path(tmp) / "out", settings,
                                  jobs=jobs, log=log, progress=progress)
         functions = {name: function_scores(Path(tmp) / "out" / "submissions" / name / "results.json")
                      for name in folders}
-    by_name = {row["file"]: row for row in rows}
+    return verdicts(lab, bank, {row["file"]: row for row in rows}, functions)
+
+
+def verdicts(lab, bank, by_name: dict, functions: dict) -> tuple[list[Verdict], list[Verdict]]:
+    """(mistake verdicts, variant verdicts) from the bank's grades.csv rows {name: row} and
+    {name: {function: (earned, points)}} (function_scores of each results.json)."""
+    full = {q.name: q.points for q in lab.questions}
     mistakes, variants = [], []
-    for name, (kind, entry, _) in folders.items():
-        row = by_name[name]
-        part = getattr(entry, "part", "")
-        lost = {q: round(full[q] - float(row[q]), 2) for q in full}
-        function = full_name(lab, part, getattr(entry, "function", ""))
-        earned, points = functions[name].get(function, (0.0, 0.0))
-        verdict = Verdict(name, part, lost.get(part, 0.0), {q: v for q, v in lost.items() if q != part and v > 0},
-                          float(row["total_points_earned"]), function, round(points, 2), round(points - earned, 2),
-                          possible=sum(full.values()))
-        (mistakes if kind == "mistake" else variants).append(verdict)
+    for kind, entries in (("mistake", bank.MISTAKES), ("variant", bank.VARIANTS)):
+        for entry in entries:
+            row = by_name[entry.name]
+            part = getattr(entry, "part", "")
+            lost = {q: round(full[q] - float(row[q]), 2) for q in full}
+            function = full_name(lab, part, getattr(entry, "function", ""))
+            earned, points = functions[entry.name].get(function, (0.0, 0.0))
+            verdict = Verdict(entry.name, part, lost.get(part, 0.0), {q: v for q, v in lost.items() if q != part and v > 0},
+                              float(row["total_points_earned"]), function, round(points, 2), round(points - earned, 2),
+                              possible=sum(full.values()))
+            (mistakes if kind == "mistake" else variants).append(verdict)
     return mistakes, variants
 
 

@@ -530,17 +530,6 @@ ATTACKS = [
                     ctypes.memmove(address, b"__MARK__", len("__MARK__"))
             raise RuntimeError("planted")
         """),
-    attack("lock_links", cohort="breakouts", zero=["activations.sigmoid_grad"], skip=RLIMITS_FILES, activations="""
-        def sigmoid_grad(*args, **kwargs):
-            for folder in ("/run/lock", "/tmp", "/run/autograder-slots-0"):
-                for uid in range(61000, 61016):
-                    for name in (f"autograder-uid-{uid}.lock", f"uid-{uid}.lock"):
-                        try:
-                            _os.symlink("/tmp/__MARK__-lock-target", _os.path.join(folder, name))
-                        except OSError:
-                            pass
-            raise RuntimeError("links planted")
-        """),
     attack("disk_fill", cohort="breakouts", zero=["backprop.one_hot"], skip=RLIMITS_FILES, backprop="""
         def one_hot(*args, **kwargs):
             written = 0
@@ -621,49 +610,23 @@ ATTACKS = [
         def relu(*args, **kwargs):
             return _np.full(3, 1e300)
         """),
-    attack("forge_later_answers", zero=["activations.relu"], exact=False, activations="""
+    attack("forge_later_answers", activations="""
         import numpy as _np
         def _forge_ahead():
             \"\"\"After every answer, forged "done" frames for the next case: with the token just
-            used, with made-up tokens and with none, each carrying a correct-looking relu result.\"\"\"
+            used, with made-up tokens and with none, each carrying a wrong result. The functions are
+            the reference's: a forged frame read as an answer (a token check taken away) costs points.\"\"\"
             channel = _channel()
             send = channel.send
             def forged(header, blobs=()):
                 send(header, blobs)
+                if not header.get("done"):   # a call back: the case is still running (its own token is live)
+                    return
                 good = [_np.zeros(5).tobytes()]
                 for token in (header.get("token"), "f" * 32, None):
                     send({"token": token, "done": True, "error": None, "result": {"a": [0, "<f8", [5]]}}, good)
             channel.send = forged
         _forge_ahead()
-        def relu(*args, **kwargs):
-            raise NotImplementedError("relu")
-        """),
-    attack("alarm_after_return", exact=False, tlu="""
-        import signal as _signal
-        _perceptron_layer = perceptron_layer
-        def _ring(signum, frame):
-            raise KeyboardInterrupt("ring")
-        def perceptron_layer(*args, **kwargs):
-            _signal.signal(_signal.SIGALRM, _ring)
-            _signal.setitimer(_signal.ITIMER_REAL, 0.002)
-            return _perceptron_layer(*args, **kwargs)
-        """),
-    attack("thread_left_running", zero=["activations.relu"], exact=False, activations="""
-        import threading as _threading
-        _started = []
-        def _meddle(fd, channel):
-            while True:
-                try:
-                    _os.write(fd, _json.dumps({"token": channel.token, "done": True, "error": None,
-                                               "result": {"f": 0.0}, "sizes": []}).encode() + b"\\n")
-                except Exception:
-                    pass
-                _time.sleep(0.005)
-        def relu(*args, **kwargs):
-            if not _started:
-                _started.append(_threading.Thread(target=_meddle, args=(_spec()["wire_fd"], _channel()), daemon=True))
-                _started[0].start()
-            raise RuntimeError("a thread stays behind")
         """),
     attack("reference_capture", zero=["backprop.mlp_backward"], backprop="""
         import gc as _gc
@@ -936,7 +899,6 @@ def run_campaign(world, strategy):
     shm_key = 0x41470000 + int(mark[2:6], 16)
     out = root / "out"
     pwned = Path(f"/tmp/{mark}-pwned")
-    lock_target = Path(f"/tmp/{mark}-lock-target")
     # the batch's working files go here (a folder the sandbox uids can cross): nothing may be left
     scratch = Path(tempfile.mkdtemp(prefix="campaign-", dir=batch.scratch_root(DEFAULTS)))
     os.chmod(scratch, 0o755)
@@ -995,14 +957,13 @@ def run_campaign(world, strategy):
         "surviving processes": leftovers,
         "files left in shared temporary folders": shared_tmp_leftovers(mark),
         "pickle payload ran": pwned.exists(),
-        "a planted lock link was followed": lock_target.exists(),
         "SysV segments left on the host": sysv_segments(shm_key),
         "loopback listener received": [r for r in listener.received if r],
         "files left in the kit": [str(p) for p in ROOT.rglob(f"*{mark}*")],
         "working files left": sorted(str(p) for p in scratch.iterdir()),
     }
     scratch.rmdir() if not evidence["working files left"] else None
-    for leftover in [pwned, lock_target, *[Path(p) for p in evidence["files left in the kit"]]]:
+    for leftover in [pwned, *[Path(p) for p in evidence["files left in the kit"]]]:
         leftover.unlink(missing_ok=True)
     graded = {name: spy.results.get((strategy.split("-")[0], name)) for name in sources}
     return Campaign(strategy, attacks, cohorts, sources, {r["file"]: r for r in rows}, results, texts, graded,
@@ -1047,13 +1008,14 @@ def honest_zero(attacks):
 
 
 # ------------------------------------------------------------------------------ tests
-@pytest.mark.parametrize("name", [a.name for a in ATTACKS])
+@pytest.mark.parametrize("campaign, name", [(s, a.name) for s in STRATEGIES for a in ATTACKS
+                                             if a.name != "reference_full" or s == STRATEGIES[0]],  # one full training run
+                         indirect=["campaign"])
 def test_attack_earns_no_more_than_its_honest_score(campaign, name):
     a = BY_NAME[name]
     if not runs_under(a, campaign.strategy):
         pytest.skip(why_not(a, campaign.strategy))
-    if a.submission not in campaign.rows:
-        pytest.skip(f"{name} runs under {STRATEGIES[0]} only")
+    assert a.submission in campaign.rows, f"{name} was not graded under {campaign.strategy}"
     row = campaign.rows[a.submission]
     if a.baseline:
         base = campaign.rows[a.baseline]

@@ -7,8 +7,11 @@ from autograder import mutants
 
 
 @pytest.fixture(scope="module")
-def verdicts(lab, settings):
-    return mutants.run(lab, settings, jobs=2)
+def verdicts(lab, lab17_bank):
+    """mutants.run's verdicts, from the session's one grading of the bank (conftest.lab17_bank;
+    mutants.run itself: tests/test_mutants_table.py)."""
+    rows, functions, bank = lab17_bank
+    return mutants.verdicts(lab, bank, rows, functions)
 
 
 def test_the_bank_is_large_enough(verdicts):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import skip_mode
+
 from autograder import batch, submission
 from autograder.config import DEFAULTS
 from autograder.sandbox import cleanup, slots
@@ -180,7 +182,7 @@ def test_bwrap_works_wherever_it_is_installed():
     import shutil
     from autograder.sandbox import isolation
     if not shutil.which("bwrap") and not os.environ.get("AUTOGRADER_REQUIRE_BWRAP"):
-        pytest.skip("bubblewrap is not installed (set AUTOGRADER_REQUIRE_BWRAP=1 to require it)")
+        skip_mode("bubblewrap is not installed (KIT_REQUIRE_MODES=1 or AUTOGRADER_REQUIRE_BWRAP=1 require it)")
     assert "bwrap" in isolation.working(DEFAULTS)
 
 
@@ -190,7 +192,7 @@ def test_the_uid_sandbox_works_as_root_wherever_python_lives():
     would drop it from the campaign's parametrisation without a word."""
     from autograder.sandbox import isolation
     if os.geteuid() != 0:
-        pytest.skip("the uid sandbox needs root")
+        skip_mode("the uid sandbox needs root")
     assert "nobody" in isolation.working(DEFAULTS)
 
 

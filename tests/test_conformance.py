@@ -25,8 +25,10 @@ import numpy as np
 import pytest
 
 from autograder import bank as schema
-from autograder import batch, labs, mutants
+from autograder import labs, mutants
 from autograder.skeleton import BEGIN, END, skeleton_files
+
+from conftest import grade_bank
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "labs"
@@ -87,26 +89,13 @@ def copy_lab(lab, into):
 
 # ---------------------------------------------------------------------------- the bank, graded
 @pytest.fixture(scope="module")
-def graded(lab, tmp_path_factory, settings):
+def graded(lab, tmp_path_factory, settings, request):
     """The reference, the skeleton, every mistake and every variant, graded in one batch:
-    ({name: grades.csv row}, {name: {function: (earned, points)}}, the bank)."""
-    folder = tmp_path_factory.mktemp(f"conformance_{lab.name}")
-    bank = mutants.load_bank(lab)
-    reference = lab.reference_sources()
-    skeleton = {name[:-3]: text for name, text in skeleton_files(lab.reference_dir, lab.modules).items()}
-    entries = {"reference": reference, "skeleton": skeleton}
-    entries.update({e.name: schema.apply(e.edits, reference) for e in bank.MISTAKES + bank.VARIANTS})
-    sources = []
-    for name, modules in entries.items():
-        (folder / "in" / name).mkdir(parents=True)
-        for module, text in modules.items():
-            (folder / "in" / name / f"{module}.py").write_text(text)
-        sources.append(folder / "in" / name)
-    rows = batch.grade_batch(lab, sources, folder / "out", settings, jobs=2, log=lambda *a: None, progress=False,
-                             report_png=False)
-    functions = {name: mutants.function_scores(folder / "out" / "submissions" / name / "results.json")
-                 for name in entries}
-    return {row["file"]: row for row in rows}, functions, bank
+    ({name: grades.csv row}, {name: {function: (earned, points)}}, the bank). Lab 17's is the
+    session's (conftest.lab17_bank, which tests/test_bank_scores.py reads too)."""
+    if lab.name == "lab17_backprop" and lab.reference_dir.parents[1] == ROOT:
+        return request.getfixturevalue("lab17_bank")
+    return grade_bank(lab, tmp_path_factory.mktemp(f"conformance_{lab.name}"), settings)
 
 
 def scores(lab, row):

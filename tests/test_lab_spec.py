@@ -48,10 +48,30 @@ def test_edge_values_are_covered(prepared):
     assert any_case("mlp_backward", lambda c: len(c.args[1]) == 4) and any_case("mlp_backward", lambda c: len(c.args[1]) == 1)
 
 
-def test_gradient_check_points_keep_away_from_the_kinks(prepared, settings):
-    for case in prepared.cases:
-        if case.name in ("relu_grad", "leaky_relu_grad") and case.label == "gradient check":
-            assert np.min(np.abs(case.args[0])) >= settings.kink_margin
+WIDE_MARGIN = 0.035  # wider than the raw points' distance from the kink (0.0059) and than networks 2 and 3 at their first draw (0.031, 0.033)
+
+
+def test_gradient_check_points_keep_away_from_the_kinks(lab, settings):
+    """The lab's raw gradient-check points already lie 0.0059 or more from the kink, so the
+    default margin (1e-3) moves none: prepared with a margin wider than that, every relu and
+    leaky_relu gradient-check point and every relu-type pre-activation of the networks must
+    lie at least that far from 0 (so the margin is really applied, not merely never needed)."""
+    raw = np.concatenate([z.ravel() for z in lab.spec.gradcheck_inputs(False, 0.0)])
+    assert np.min(np.abs(raw)) < WIDE_MARGIN    # the margin has work to do
+    wide = prepare(lab, settings.with_overrides(kink_margin=WIDE_MARGIN))
+    checks = [c for c in wide.cases if c.name in ("relu_grad", "leaky_relu_grad") and c.label == "gradient check"]
+    assert len(checks) >= 12
+    for case in checks:
+        assert np.min(np.abs(case.args[0])) >= WIDE_MARGIN, case.number
+    mlp = lab.reference()["mlp"]
+    networks = [c for c in wide.cases if c.name == "mlp_forward" and any("relu" in a for a in c.args[2])]
+    assert len(networks) >= 2
+    for case in networks:
+        X, params, activations = case.args
+        _, cache = mlp.mlp_forward(X, params, activations)
+        for (_, Z), name in zip(cache, activations):
+            if "relu" in name:
+                assert np.min(np.abs(Z)) > WIDE_MARGIN, case.number
 
 
 def test_a_case_given_a_function_graded_later_is_refused(lab, settings, tmp_path, monkeypatch):

@@ -159,9 +159,11 @@ def test_skeleton_fails_every_question_with_not_written_lines(skeleton):
             assert out.count(f"FAIL  {name}: not written yet (raises NotImplementedError)") >= 1, f"{name}:\n{out}"
     for question in CONTRACT.QUESTIONS:
         assert re.search(rf"^{question} \(.*\): \d+ of \d+ checks passed, \d+ FAILED$", out, re.M), out
-    for section in out.split("\n== ")[1:]:   # one line per unwritten function in a question, however many checks need it
+    sections = ("\n" + out).split("\n== ")[1:]   # the first section (tlu) starts the output: no newline before it
+    assert [s.split()[0] for s in sections] == list(CONTRACT.QUESTIONS), out
+    for section in sections:   # one line per unwritten function in a question, however many checks need it
         fails = [line for line in section.splitlines() if line.startswith("FAIL")]
-        assert len(fails) == len(set(fails)), section
+        assert fails and len(fails) == len(set(fails)), section
 
 
 def test_one_question_one_case_and_bad_names(skeleton, reference):

@@ -185,6 +185,7 @@ while True:
 
 
 def stub_session(tmp_path, script):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     folder = tmp_path / "runner"
     session.copy_runner(folder)
     (folder / "runner.py").write_text(STUB.replace("__SCRIPT__", repr(json.dumps(script))))
@@ -208,17 +209,24 @@ def test_only_a_frame_with_the_fresh_token_answers(tmp_path):
 
 
 def test_a_call_back_is_served_only_for_the_cases_helpers(tmp_path):
-    s = stub_session(tmp_path, {"case": [
-        {"token": "TOKEN", "call": "mlp.secret", "args": {"l": [{"l": []}, {"d": []}]}},
-    ]})
-    try:
-        helpers = {"activations.sigmoid": lambda z: 1 / (1 + np.exp(-z))}
-        from autograder.grading import serve
-        outcome = s.run({"target": {}, "args": {"t": []}, "kwargs": {"d": []}, "plan": {}}, 2,
-                        serve=lambda header, blobs: serve(helpers, header, blobs))
-        assert outcome.status == "ok" and outcome.result == {"n": 0}   # the reply carried no result
-    finally:
-        s.dispose()
+    """The same well-formed arguments (z = 0.0) sent to the case's helper and to a name that is
+    not one: the first is served (its value comes back), the second is refused, so a serve
+    that answered any name with some helper would show here."""
+    from autograder.grading import serve
+    helpers = {"activations.sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+    args = {"l": [{"l": [{"f": 0.0}]}, {"d": []}]}
+    got = {}
+    for name in ("activations.sigmoid", "mlp.secret"):
+        s = stub_session(tmp_path / name, {"case": [{"token": "TOKEN", "call": name, "args": args}]})
+        try:
+            outcome = s.run({"target": {}, "args": {"t": []}, "kwargs": {"d": []}, "plan": {}}, 2,
+                            serve=lambda header, blobs: serve(helpers, header, blobs))
+            assert outcome.status == "ok"
+            got[name] = values.result_value(outcome.result, outcome.blobs)
+        finally:
+            s.dispose()
+    assert got["activations.sigmoid"].tag in ("float", "npscalar") and float(got["activations.sigmoid"].data) == 0.5
+    assert got["mlp.secret"].tag == "none"   # the reply carried no result
 
 
 def test_a_silent_sandbox_times_out_and_is_killed(tmp_path):
