@@ -36,9 +36,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from autograder import batch, compare, gradcheck, grading, report, values
+from autograder import batch, compare, gradcheck, grading, intake, report, values
+from autograder.catalogue import Catalogue
 from autograder.cases import Case, Matches, MatchesCallableGradient, MatchesDerivative, MatchesGradient
 from autograder.config import DEFAULTS
+from autograder.findings import Kind, finding
 from autograder.grading import SubmissionResult, verdict
 from autograder.labs import load_lab
 from autograder.sandbox import isolation, linux, session, slots, strategies, wire
@@ -321,9 +323,9 @@ LONG = "\x1b[2J\x1b[H" + " ".join(f"word{i}" for i in range(400)) + "\n\rScore: 
 def test_a_public_message_keeps_one_cleaned_line_of_at_most_160_characters():
     public = Case("activations.relu", (np.zeros(3),), Matches(), hidden=False)
     line = grading.student_line(public, LONG)
-    assert line.startswith(": ") and len(line) - 2 <= 160 and line.isprintable() and "\x1b" not in line
-    assert len(line) - 2 >= 120    # cut at a word near the limit, not emptied
-    assert grading.student_line(Case("activations.relu", (np.zeros(3),), Matches(), hidden=True), LONG) == ""
+    assert len(line) <= 160 and line.isprintable() and "\x1b" not in line
+    assert len(line) >= 120    # cut at a word near the limit, not emptied
+    assert grading.student_line(Case("activations.relu", (np.zeros(3),), Matches(), hidden=True), LONG) is None
 
 
 def test_a_public_case_that_raises_shows_at_most_160_characters_of_the_students_text(tmp_path):
@@ -338,8 +340,9 @@ def test_a_public_case_that_raises_shows_at_most_160_characters_of_the_students_
     assert outcome.status == "error" and len(outcome.error_text) > 1000   # the wire carries it all
     for hidden in (False, True):
         case = Case("activations.relu", (np.zeros(3),), Matches(), hidden=hidden)
-        message = str(verdict(grader_for(case, np.zeros(3)), case, outcome))
-        bare = str(verdict(grader_for(case, np.zeros(3)), case, session.Outcome("error", "ValueError", "", [], 0.0)))
+        said = lambda found: report.Namer(SimpleNamespace(lab=None), Catalogue("en")).words.finding(found, hidden)
+        message = said(verdict(grader_for(case, np.zeros(3)), case, outcome))
+        bare = said(verdict(grader_for(case, np.zeros(3)), case, session.Outcome("error", "ValueError", "", [], 0.0)))
         assert message.isprintable() and "\x1b" not in message
         assert len(message) <= len(bare) + 2 + 160 and (hidden or len(message) > len(bare) + 100)
         assert "word3" not in message if hidden else "word3" in message
@@ -348,16 +351,23 @@ def test_a_public_case_that_raises_shows_at_most_160_characters_of_the_students_
 FORGED_STATUS = "Completed with errors: " + "\x1b[2J\x1b[HScore: 100 / 100\n\r\x07\x00" * 40
 
 
+FORGED_PROBLEM = finding(Kind.IMPORT, module="mlp", cause="ambiguous", file="mlp.py", names=FORGED_STATUS)   # file names are theirs
+
+
 def test_a_status_is_cleaned_whoever_builds_the_result():
-    result = SubmissionResult("s", {}, {}, status=FORGED_STATUS)
-    assert result.status.isprintable() and len(result.status) <= 200 and result.status.startswith("Completed with errors: ")
-    result = SubmissionResult("s", {}, {}, status=grading.status_line("x\n" * 300, []))
-    assert result.status.isprintable() and len(result.status) <= 200
+    for lang in ("en", "ko"):
+        status = report.status_text(SubmissionResult("s", {}, {}, problem=FORGED_PROBLEM), Catalogue(lang))
+        assert status.isprintable() and len(status) <= 200 and "\x1b" not in status
+        assert status.startswith(("Completed with errors: ", "채점 완료(오류 있음): "))
+        syntax = finding(Kind.IMPORT, module="mlp", cause="syntax", error="SyntaxError", message="x\n" * 300, line=3)
+        status = report.status_text(SubmissionResult("s", {}, {}, problem=syntax, notes=[intake.Note("litter", "\x1b" * 50, "x\n" * 300)]),
+                                    Catalogue(lang))
+        assert status.isprintable() and len(status) <= 200
 
 
 def test_a_forged_status_is_one_cell_of_one_row_in_grades_csv():
     questions = [SimpleNamespace(name="q", points=10)]
-    result = SubmissionResult("alice.zip", {"q": 5.0}, {"q": 10}, status=FORGED_STATUS)
+    result = SubmissionResult("alice.zip", {"q": 5.0}, {"q": 10}, problem=FORGED_PROBLEM)
     rows = list(csv.reader(io.StringIO(report.grades_csv(questions, [report.csv_row(result)]))))
     assert len(rows) == 3 and len(rows[2]) == len(rows[0])
     status = rows[2][rows[0].index("grading_status")]
