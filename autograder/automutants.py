@@ -14,8 +14,8 @@ under the contract, keyed by the mutant's signature
 
     "module.function | operator | before -> after"
 
-(`before` and `after` are the unparsed mutated node; "#2" is appended to the second mutant of
-the same signature in that function). An entry whose signature no longer exists is refused.
+(`before` and `after`: the first line of the unparsed statement around the mutated node, before
+and after the mutation; "#2" is appended to the second mutant of the same signature). An entry whose signature no longer exists is refused.
 The [cheap] table of the same file lists killed mutants allowed to cost less than half of
 their function's points, with the reason (a change that only shows at a corner of the input).
 """
@@ -199,6 +199,8 @@ class Mutant:
     line: int
     source: str = field(repr=False, default="")   # the mutated module's text
     signature: str = ""
+    line_before: str = ""   # the statement around the mutated node (its first line), before and after
+    line_after: str = ""
 
     @property
     def name(self):
@@ -207,7 +209,9 @@ class Mutant:
         return f"{slug}_{hashlib.sha1(self.signature.encode()).hexdigest()[:8]}"
 
     def diff(self):
-        return f"{self.module}.py:{self.line} {self.function.split('.')[-1]}: {self.before}  ->  {self.after or '(removed)'}"
+        """One line: where, and the statement around the mutated node before and after."""
+        return (f"{self.module}.py:{self.line} {self.function.split('.')[-1]}: {self.line_before}  ->  "
+                f"{self.line_after or '(removed)'}")
 
 
 def regions(source):
@@ -276,6 +280,26 @@ def follow(tree, path):
     return node
 
 
+def one_line(text):
+    """Unparsed code on one line (a compound statement's lines joined by ' / ')."""
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def first_line(node):
+    return ast.unparse(node).splitlines()[0] if node is not None else ""
+
+
+def enclosing_statement(tree, path):
+    """The deepest statement on `path` (the positions from the tree down to a node), and its path."""
+    node, found, found_path = tree, None, []
+    for depth, (name, index) in enumerate(path):
+        value = getattr(node, name)
+        node = value[index] if index is not None else value
+        if isinstance(node, ast.stmt):
+            found, found_path = node, path[:depth + 1]
+    return found, found_path
+
+
 def mutate_module(module, source):
     """[Mutant] of one module (before the compile, import and identity checks)."""
     tree = ast.parse(source)
@@ -284,11 +308,12 @@ def mutate_module(module, source):
     out = []
     for function, parent, name, index, node in list(sites(tree, spans)):
         context = Context(function)
-        before = ast.unparse(node)
+        before = one_line(ast.unparse(node))
         path = path_to(tree, node)
+        around, around_path = enclosing_statement(tree, path)
         for op_name, op in OPERATORS.items():
             for new in op(node, context):
-                after = "" if new is None else ast.unparse(new)
+                after = "" if new is None else one_line(ast.unparse(new))
                 copy_tree = copy.deepcopy(tree)
                 holder = follow(copy_tree, path)
                 field_name, position = path[-1]
@@ -304,8 +329,10 @@ def mutate_module(module, source):
                 else:
                     getattr(holder, field_name)[position] = new
                 text = ast.unparse(ast.fix_missing_locations(copy_tree))
+                mutated_around = None if new is None and around is node else follow(copy_tree, around_path + [(None, None)])
                 out.append(Mutant(module, f"{module}.{function.name}", op_name, before, after, node.lineno,
-                                  text if text != original else ""))
+                                  text if text != original else "", line_before=first_line(around),
+                                  line_after=first_line(mutated_around)))
     return out
 
 
@@ -316,7 +343,7 @@ def generate(lab):
     kept, dropped, counts = [], {"identical after unparse": 0, "does not compile": 0, "does not import": 0}, {}
     for module, source in reference.items():
         for mutant in mutate_module(module, source):
-            base = f"{mutant.function} | {mutant.operator} | {mutant.before} -> {mutant.after or '(removed)'}"
+            base = f"{mutant.function} | {mutant.operator} | {mutant.line_before} -> {mutant.line_after or '(removed)'}"
             counts[base] = counts.get(base, 0) + 1
             mutant.signature = base + (f" #{counts[base]}" if counts[base] > 1 else "")
             if not mutant.source:

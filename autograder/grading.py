@@ -40,6 +40,7 @@ class CaseResult:
     seconds: float = 0.0
     credit: float = 0.0      # the share of the case earned: 1 when passed; a tuple's right items
     mutated: bool = False    # a right value, but an input was changed in place
+    misformed: float = 0.0   # a right value in the wrong form: the share of the function deducted (Settings.form_share)
 
 
 @dataclass
@@ -267,8 +268,50 @@ def verdict(grader, case, outcome):
         return f"returned a result that could not be read ({exc})"
     try:
         return case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings) or None
+    except compare.WrongForm as exc:
+        return right_values_wrong_form(grader, case, node, exc)
     except Mismatch as exc:
         return str(exc)
+
+
+def right_values_wrong_form(grader, case, node, exc):
+    """A value in a form the contract does not allow: judged again on its numbers; right
+    numbers cost Settings.form_share of the function's points, once (see `Misformed`), wrong
+    ones fail as any wrong form does."""
+    token = compare.LENIENT.set(True)
+    try:
+        again = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings) or None
+    except Mismatch:
+        again = "wrong"
+    finally:
+        compare.LENIENT.reset(token)
+    if again is not None:
+        return str(exc)
+    return Misformed.of(str(exc).split(":")[0], case, grader.settings.form_share, str(exc))
+
+
+class Misformed(str):
+    """The message of a case whose values are right in a form the contract does not allow (an
+    integer dtype where float64 is asked, a list where an ndarray is): it costs a fixed share
+    of the function's points (Settings.form_share), once, instead of failing every case."""
+    share = 0.0
+
+    @classmethod
+    def of(cls, where, case, share, detail=""):
+        text = (f"{detail or where + ': the form breaks the contract'}; the values are right: "
+                f"{share:.0%} of {case.name}'s points are deducted, once; return a float64 ndarray")
+        self = cls(text)
+        self.share = share
+        return self
+
+    def __reduce__(self):  # results cross from the forked workers by pickle
+        return (_misformed, (str(self), self.share))
+
+
+def _misformed(text, share):
+    self = Misformed(text)
+    self.share = share
+    return self
 
 
 def containers_changed(case, reported):
@@ -353,13 +396,14 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
             message, seconds, mutated = f"not run: the submission used its {settings.submission_budget:g} s budget", 0.0, False
         else:
             message, seconds, mutated = grader.run(case)
-        credit = 1.0 if message is None or isinstance(message, Mutated) else getattr(message, "credit", 0.0)
+        credit = 1.0 if message is None or isinstance(message, (Mutated, Misformed)) else getattr(message, "credit", 0.0)
+        misformed = message.share if isinstance(message, Misformed) else 0.0
         exact = not getattr(case.check, "bound_to_exact", False)
         grader.progress.record(case, message is None, (getattr(message, "where", "") or "") if exact and credit < 1 else None)
         if case.hidden or tainted:   # rebuilt from fixed phrases: nothing measured leaves
             message = hidden.rewrite(message, case)
-        results[case.number] = CaseResult(case, message is None, str(message or "") if isinstance(message, Mutated)
-                                          else message or "", seconds, credit, mutated)
+        results[case.number] = CaseResult(case, message is None, str(message or "") if isinstance(message, (Mutated, Misformed))
+                                          else message or "", seconds, credit, mutated, misformed)
 
     waiting, provisional = [], []    # public cases to run later, (case, own helpers) to check later
 
@@ -404,10 +448,12 @@ def status_line(problem, notes):
 
 def function_points(share, results):
     """A function's points from its cases: its share times the mean credit, less half of
-    the share (once) when a case changed an input in place, never below 0."""
+    the share (once) when a case changed an input in place, less Settings.form_share of it
+    (once) when a case's values were right in the wrong form, never below 0."""
     earned = share * sum(r.credit for r in results) / len(results)
     if any(r.mutated for r in results):
         earned -= share / 2
+    earned -= share * max((getattr(r, "misformed", 0.0) for r in results), default=0.0)
     return max(0.0, earned)
 
 

@@ -74,9 +74,12 @@ def kind_of(text: str) -> str:
 def rewrite(message, case):
     """The message of a failed case, in the closed vocabulary; the credit and the type of
     the message (a Finding, the in-place deduction's) are kept."""
-    from .grading import Mutated   # the in-place deduction's message type
+    from .grading import Misformed, Mutated   # the fixed deductions' message types
     if not message:
         return message
+    if isinstance(message, Misformed):   # rebuilt without the student's dtype or type
+        where = where_of(str(message).split(":")[0], case)
+        return Misformed.of(where, case, message.share, f"{where}: right values in the wrong form")
     if isinstance(message, Mutated):
         argument = re.match(r"modified its input (argument \d+|\w+)", str(message))   # the contract's position or name
         name = argument.group(1) if argument else "an input"

@@ -139,7 +139,8 @@ def elementwise_inputs(kink=False):
     r = rng(20)
     zs = [np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), r.normal(0, 3, size=(3, 4)), np.array([0.0]),
           r.normal(size=(2, 3, 2)), np.array([[-1000.0, -30.0, 0.0, 30.0, 1000.0]]), r.normal(size=(1, 1)),
-          np.array([-2, 0, 3])]  # integers in, float64 out
+          np.array([-2, 0, 3]),  # integers in, float64 out
+          np.array([[-3.5, -0.25, 0.0], [0.75, 2.5, 40.0]], dtype=np.float32)]  # float32 in, float64 out
     return zs
 
 
@@ -156,8 +157,8 @@ def part_b(settings):
     def elementwise(function, equation, known=None, kwargs=None, warning_free=False, given=()):
         for i, z in enumerate(elementwise_inputs()):
             cases.append(Case(f"activations.{function}", (z,), Matches(known=known or {}, zero_mask=True),
-                              kwargs=dict(kwargs or {}), hidden=i > 0, equation=equation, given=given,
-                              warning_free=warning_free, label={4: "|z| up to 1e3", 6: "an integer z"}.get(i, "")))
+                              kwargs=dict(kwargs or {}), hidden=i not in (0, 4), equation=equation, given=given,
+                              warning_free=warning_free, label={4: "|z| up to 1e3", 6: "an integer z", 7: "a float32 z"}.get(i, "")))
 
     def derivative(function, forward, equation, known=None, kink=False, kwargs=None, given=()):
         elementwise(function, equation, known, kwargs, given=given)
@@ -327,8 +328,11 @@ def part_d(reference, settings):
     cases = []
     r = rng(50)
     for i, (y, k) in enumerate([(np.array([0, 2, 1]), 3), (np.array([1]), 2), (r.integers(0, 5, size=9), 5),
-                                (np.array([3, 3, 0, 1]), 4)]):
-        cases.append(Case("backprop.one_hot", (y, k), Matches(), hidden=i > 0, equation="one row per sample, a 1.0 at column y_i"))
+                                (np.array([3, 3, 0, 1]), 4), (np.array([0, 2, 0]), 4), (np.array([1, 0, 1, 1]), 6),
+                                (np.array([2]), 5)]):
+        cases.append(Case("backprop.one_hot", (y, k), Matches(), hidden=i not in (0, 4),
+                          equation="one row per sample, a 1.0 at column y_i",
+                          label="the largest classes absent from y" if i >= 4 else ""))
     P = _softmax(r.normal(size=(6, 4)))
     P_zero = P.copy()
     P_zero[0] = [0.0, 0.5, 0.5, 0.0]
@@ -341,10 +345,11 @@ def part_d(reference, settings):
                           hidden=i > 0, warning_free=True, equation=EQ["loss"],
                           label="a probability of 0 at the true class" if i in (2, 4) else ""))
     for i, (a, b) in enumerate([(r.normal(size=(4, 2)), r.normal(size=(4, 2))), (r.normal(size=(1, 3)), r.normal(size=(1, 3))),
-                                (r.normal(size=(5, 1)), r.normal(size=(5, 1))), (r.normal(size=(3, 6)), r.normal(size=(3, 6)))]):
+                                (r.normal(size=(5, 1)), r.normal(size=(5, 1))), (r.normal(size=(3, 6)), r.normal(size=(3, 6))),
+                                (rng(51).normal(size=(4, 3)), rng(52).normal(size=(4, 3)))]):
         cases.append(Case("backprop.mse", (a, b), Matches(form=SCALAR, rtol=1e-9, atol=1e-12,
                                                           factors=(("N", a.shape[0]), ("2", 2.0), ("2N", 2.0 * a.shape[0]))),
-                          hidden=i > 0, equation=EQ["loss"]))
+                          hidden=i not in (0, 4), equation=EQ["loss"], label=f"K = {a.shape[1]} outputs" if i == 4 else ""))
     form3 = tuple_of(FLOAT_ARRAY, FLOAT_ARRAY, FLOAT_ARRAY)
     for i, (n, n_in, n_out) in enumerate([(5, 3, 4), (1, 2, 3), (6, 4, 1), (3, 1, 5), (4, 5, 2)]):
         dZ, A, W = r.normal(size=(n, n_out)), r.normal(size=(n, n_in)), r.normal(size=(n_out, n_in))
@@ -397,6 +402,24 @@ def part_d(reference, settings):
                               given=BACKWARD_GIVEN, equation=CONTRACT.REREAD["backprop.mlp_backward"],
                               label=f"{len(params)} layers: {', '.join(activations)}; {loss}"
                                     + ("; gradient check" if isinstance(check, MatchesGradient) else "")))
+    # saturated logits (|Z_L| >= 30): the true class's probability falls far below the loss's clip
+    # (1e-12); dZ_L = (softmax(Z_L) - one_hot(Y)) / N all the same. Compared with the reference
+    # only: central differences of the clipped loss are 0 there
+    for i, (sizes, activations, n, shift) in enumerate([([3, 4, 3], ["tanh", "softmax"], 5, 40.0),
+                                                        ([2, 3, 4, 3], ["sigmoid", "tanh", "softmax"], 4, 35.0),
+                                                        ([3, 4], ["softmax"], 4, 60.0)]):
+        r2 = rng(160 + i)
+        params = [(r2.normal(0, 0.5, size=(o, j)), r2.normal(0, 0.5, size=o)) for j, o in zip(sizes[:-1], sizes[1:])]
+        k = np.arange(sizes[-1])
+        b_last = np.where(k % 2 == 0, shift, -shift) * (1 + 0.1 * k)   # every logit at least ~shift from 0
+        params[-1] = (params[-1][0], b_last)
+        X = r2.normal(size=(n, sizes[0]))
+        _, cache = reference["mlp"].mlp_forward(X, params, activations)
+        Y = np.array([1, 0, 1, 1, 2][:n])   # class 1's logits are about -shift: P[i, 1] < 1e-12
+        cases.append(Case("backprop.mlp_backward", (Y, params, cache, activations),
+                          Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)), kwargs={"loss": "cross_entropy"},
+                          hidden=i > 0, given=BACKWARD_GIVEN, equation=CONTRACT.REREAD["backprop.mlp_backward"],
+                          label=f"{len(params)} layers: {', '.join(activations)}; saturated logits (|Z_L| >= 30)"))
     numgrad = [("sin_cubic", (3,), {}), ("coupled", (2, 3), {}), ("sin_cubic", (1,), {"h": 1e-4}),
                ("coupled", (4, 2), {"h": 1e-4}), ("coupled", (5,), {}), ("int", (3,), {})]
     for i, (kind, shape, kwargs) in enumerate(numgrad):
