@@ -505,5 +505,10 @@ class Report:
             head = "equivalent" if why else "SURVIVED"
             lines.append(f"  {head} {o.mutant.function} (kept {o.kept:g}/{o.points:g}): {o.mutant.diff()}"
                          + (f"  [{why}]" if why else f"\n      signature: {toml_key(o.mutant.signature)}"))
+        survived = {o.mutant.signature for o in self.survivors}
+        graded = {o.mutant.signature for o in self.outcomes}
+        for signature in self.equivalent:
+            if signature in graded and signature not in survived:
+                lines.append(f"  note: recorded as equivalent but killed (remove it from {EQUIVALENTS}): {signature}")
         lines.append(f"unexplained survivors: {len(self.unexplained)}")
         return lines

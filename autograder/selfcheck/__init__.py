@@ -46,7 +46,8 @@ EXTRACTED = (
     ("values.py", ("Value", "MISSING", "Callable", "walk_arrays")),
     ("sandbox/runner.py", ("resolve",)),
     ("grading.py", ("NOT_WRITTEN", "inputs_changed", "argument_name", "Grader.judge", "verdict", "containers_changed",
-                    "Mutated?", "student_line", "warning_text")),
+                    "Mutated?", "right_values_wrong_form?", "Misformed?", "_misformed?", "student_line",
+                    "warning_text")),
     ("report.py", ("FLOAT_DIGITS", "SMALL_INPUT", "student_words", "hide_values", "mistake_of", "what_failed",
                    "format_value", "describe_call")),
 )

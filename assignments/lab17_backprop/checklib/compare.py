@@ -11,6 +11,7 @@ which also knows its parts, so that feedback can show a hidden case without its 
 `leaf_names` puts a message in the contract's words (dW, grads[1][0], losses) and
 `error_advice` turns an exception raised by student code into advice about its shapes.
 """
+import contextvars
 import re
 from dataclasses import dataclass
 
@@ -19,6 +20,39 @@ import numpy as np
 
 class Mismatch(Exception):
     """A returned value that is not what the contract asks for; the message says why."""
+
+
+class WrongForm(Mismatch):
+    """A value in a form the contract does not allow, whose numbers may still be right: an
+    integer or bool dtype, or a (nested) list of numbers, where a float ndarray is asked.
+    `numbers`: those numbers as a float64 array, so that a judge can tell "values right, form
+    wrong" (judged again under `LENIENT`) from a wrong value."""
+
+    def __init__(self, message, numbers):
+        super().__init__(message)
+        self.numbers = numbers
+
+
+LENIENT = contextvars.ContextVar("lenient_form", default=False)   # True: plain() accepts a WrongForm's numbers
+
+
+def list_numbers(node):
+    """A list or tuple node of numbers (nested, rectangular) as a float64 array, else None."""
+    if node.is_sequence:
+        items = [list_numbers(item) for item in node.items]
+        if not items or any(i is None for i in items) or len({i.shape for i in items}) != 1:
+            return None
+        return np.array(items, dtype=float)
+    if node.tag in ("float", "int", "bool", "npscalar") and node.data.dtype.kind in "fiub":
+        return np.asarray(node.data, dtype=float)
+    return None
+
+
+def wrong_form(message, numbers):
+    """The numbers when judging leniently, else raise WrongForm."""
+    if LENIENT.get():
+        return numbers
+    raise WrongForm(message, numbers)
 
 
 class Finding(str):
@@ -82,11 +116,18 @@ def plain(node, form, where):
     kind = form.kind
     if kind in ("float_array", "int_array"):
         if tag != "nd":
-            raise Mismatch(f"{where}: returned a {describe_tag(tag)}, expected an ndarray")
+            message = f"{where}: returned a {describe_tag(tag)}, expected an ndarray"
+            numbers = list_numbers(node) if kind == "float_array" else None
+            if numbers is not None and numbers.ndim:
+                return wrong_form(message, numbers)
+            raise Mismatch(message)
         wanted = "f" if kind == "float_array" else "iu"
         if data.dtype.kind not in wanted:
-            raise Mismatch(f"{where}: dtype {data.dtype}, expected "
-                           + ("a float dtype (float64)" if kind == "float_array" else "an integer dtype"))
+            message = (f"{where}: dtype {data.dtype}, expected "
+                       + ("a float dtype (float64)" if kind == "float_array" else "an integer dtype"))
+            if kind == "float_array" and data.dtype.kind in "iub":
+                return wrong_form(message, data.astype(float))
+            raise Mismatch(message)
         return data
     if kind == "array0":
         if tag not in ("nd", "npscalar") or data.shape != ():

@@ -4,7 +4,7 @@ autograder/gradcheck.py: relative_error
 autograder/cases.py: Case, describe_arg, Check, copy_args, Matches, MatchesDerivative, MatchesCallableGradient, DIFFERENCING, ROUNDED_BACK, Satisfies
 autograder/values.py: Value, MISSING, Callable, walk_arrays
 autograder/sandbox/runner.py: resolve
-autograder/grading.py: NOT_WRITTEN, inputs_changed, argument_name, Grader.judge, verdict, containers_changed, Mutated, student_line, warning_text
+autograder/grading.py: NOT_WRITTEN, inputs_changed, argument_name, Grader.judge, verdict, containers_changed, Mutated, right_values_wrong_form, Misformed, _misformed, student_line, warning_text
 autograder/report.py: FLOAT_DIGITS, SMALL_INPUT, student_words, hide_values, mistake_of, what_failed, format_value, describe_call
 """
 import re
@@ -395,8 +395,50 @@ def verdict(grader, case, outcome):
         return f"returned a result that could not be read ({exc})"
     try:
         return case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings) or None
+    except compare.WrongForm as exc:
+        return right_values_wrong_form(grader, case, node, exc)
     except Mismatch as exc:
         return str(exc)
+
+
+def right_values_wrong_form(grader, case, node, exc):
+    """A value in a form the contract does not allow: judged again on its numbers; right
+    numbers cost Settings.form_share of the function's points, once (see `Misformed`), wrong
+    ones fail as any wrong form does."""
+    token = compare.LENIENT.set(True)
+    try:
+        again = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings) or None
+    except Mismatch:
+        again = "wrong"
+    finally:
+        compare.LENIENT.reset(token)
+    if again is not None:
+        return str(exc)
+    return Misformed.of(str(exc).split(":")[0], case, grader.settings.form_share, str(exc))
+
+
+class Misformed(str):
+    """The message of a case whose values are right in a form the contract does not allow (an
+    integer dtype where float64 is asked, a list where an ndarray is): it costs a fixed share
+    of the function's points (Settings.form_share), once, instead of failing every case."""
+    share = 0.0
+
+    @classmethod
+    def of(cls, where, case, share, detail=""):
+        text = (f"{detail or where + ': the form breaks the contract'}; the values are right: "
+                f"{share:.0%} of {case.name}'s points are deducted, once; return a float64 ndarray")
+        self = cls(text)
+        self.share = share
+        return self
+
+    def __reduce__(self):  # results cross from the forked workers by pickle
+        return (_misformed, (str(self), self.share))
+
+
+def _misformed(text, share):
+    self = Misformed(text)
+    self.share = share
+    return self
 
 
 def containers_changed(case, reported):
