@@ -233,6 +233,8 @@ PREDICT_NETWORKS = [([3, 5, 4], ["tanh", "softmax"], 6), ([4, 6, 3], ["sigmoid",
 ONE_UNIT_NETWORKS = [  # predict with one output unit, for every output activation
     ([3, 4, 1], ["tanh", "sigmoid"], 6), ([2, 3, 1], ["relu", "tanh"], 5), ([4, 1], ["leaky_relu"], 7),
     ([3, 2, 1], ["sigmoid", "relu"], 6), ([2, 1], ["identity"], 6),
+    # as many one-unit cases as several-output ones: a mistake in that branch costs half of predict
+    ([3, 4, 1], ["tanh", "sigmoid"], 8), ([2, 4, 1], ["sigmoid", "tanh"], 5),
 ]
 
 
@@ -311,6 +313,9 @@ BACKWARD_NETWORKS = [  # (layer sizes, activations, N, loss): sigmoid and tanh h
     ([2, 4, 3, 2], ["tanh", "sigmoid", "sigmoid"], 6, "mse"),
     ([4, 3, 1], ["sigmoid", "tanh"], 4, "mse"),
     ([3, 5, 2], ["tanh", "sigmoid"], 3, "mse"),
+    # as many mse cases as cross-entropy ones: a mistake in one loss's output layer costs half
+    ([2, 4, 3], ["sigmoid", "tanh"], 5, "mse"),
+    ([3, 3, 2, 2], ["tanh", "tanh", "sigmoid"], 4, "mse"),
 ]
 
 
@@ -338,8 +343,10 @@ def part_d(reference, settings):
     P_zero[0] = [0.0, 0.5, 0.5, 0.0]
     y6 = np.array([0, 1, 2, 3, 1, 0])
     ce_known = {"the sum over samples instead of the mean": lambda P, y: -np.sum(np.log(np.clip(P[np.arange(len(y)), y], 1e-12, 1)))}
+    confident = _softmax(4.0 * rng(53).normal(size=(6, 3)))   # most true-class probabilities above 0.5
     for i, args in enumerate([(np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]]), np.array([0, 1])), (P, y6),
-                              (P_zero, y6), (P[:1], y6[:1]), (np.array([[0.0, 1.0]]), np.array([0]))]):
+                              (P_zero, y6), (P[:1], y6[:1]), (np.array([[0.0, 1.0]]), np.array([0])),
+                              (confident, np.argmax(confident, axis=1))]):
         cases.append(Case("backprop.cross_entropy", args, Matches(form=SCALAR, rtol=1e-9, atol=1e-12, known=ce_known,
                                                                   factors=(("N", len(args[1])),)),
                           hidden=i > 0, warning_free=True, equation=EQ["loss"],
@@ -407,7 +414,8 @@ def part_d(reference, settings):
     # only: central differences of the clipped loss are 0 there
     for i, (sizes, activations, n, shift) in enumerate([([3, 4, 3], ["tanh", "softmax"], 5, 40.0),
                                                         ([2, 3, 4, 3], ["sigmoid", "tanh", "softmax"], 4, 35.0),
-                                                        ([3, 4], ["softmax"], 4, 60.0)]):
+                                                        ([3, 4], ["softmax"], 4, 60.0),
+                                                        ([2, 3], ["softmax"], 5, 45.0)]):
         r2 = rng(160 + i)
         params = [(r2.normal(0, 0.5, size=(o, j)), r2.normal(0, 0.5, size=o)) for j, o in zip(sizes[:-1], sizes[1:])]
         k = np.arange(sizes[-1])
