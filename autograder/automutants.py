@@ -480,7 +480,8 @@ class Report:
 
     @property
     def ok(self):
-        return not self.unexplained
+        """No survivor and no cheap mutant without a recorded reason."""
+        return not self.unexplained and not self.cheap_unexplained
 
     def lines(self, table=False):
         graded = len(self.outcomes)
@@ -510,5 +511,5 @@ class Report:
         for signature in self.equivalent:
             if signature in graded and signature not in survived:
                 lines.append(f"  note: recorded as equivalent but killed (remove it from {EQUIVALENTS}): {signature}")
-        lines.append(f"unexplained survivors: {len(self.unexplained)}")
+        lines.append(f"unexplained survivors: {len(self.unexplained)}; unexplained cheap mutants: {len(self.cheap_unexplained)}")
         return lines

@@ -229,12 +229,12 @@ NETWORKS = [  # (layer sizes, activations, N): depth 1 to 4, every activation, o
 
 
 PREDICT_NETWORKS = [([3, 5, 4], ["tanh", "softmax"], 6), ([4, 6, 3], ["sigmoid", "softmax"], 5),
-                    ([2, 5, 3], ["relu", "softmax"], 8)]  # several outputs
+                    ([2, 5, 3], ["relu", "softmax"], 8), ([3, 4, 5], ["sigmoid", "softmax"], 7)]
+# several outputs; with ONE_UNIT_NETWORKS and the output of exactly 0.5, as many cases of one
+# output unit as of several: a mistake in one branch of predict costs half of its points
 ONE_UNIT_NETWORKS = [  # predict with one output unit, for every output activation
     ([3, 4, 1], ["tanh", "sigmoid"], 6), ([2, 3, 1], ["relu", "tanh"], 5), ([4, 1], ["leaky_relu"], 7),
-    ([3, 2, 1], ["sigmoid", "relu"], 6), ([2, 1], ["identity"], 6),
-    # as many one-unit cases as several-output ones: a mistake in that branch costs half of predict
-    ([3, 4, 1], ["tanh", "sigmoid"], 8), ([2, 4, 1], ["sigmoid", "tanh"], 5),
+    ([3, 2, 1], ["sigmoid", "relu"], 6), ([2, 1], ["identity"], 6), ([3, 4, 1], ["tanh", "sigmoid"], 8),
 ]
 
 
