@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import batch
+from . import mutants as bank_table
 from .labs import exec_modules
 from .mutants import function_scores
 from .skeleton import BEGIN, END, strip_markers
@@ -415,6 +416,14 @@ class Outcome:
     def share_lost(self):
         return (self.points - self.kept) / self.points if self.points else 0.0
 
+    def verdict(self, width=100):
+        """The row of the `mutants` table (autograder.mutants.table), as a bank mistake's."""
+        m, lost = self.mutant, round(self.points - self.kept, 2)
+        elsewhere = round(self.lost_total - lost, 2)
+        text = f"{m.module}.py:{m.line} {m.line_after or '(' + m.line_before + ') removed'}"
+        return bank_table.Verdict(text[:width], m.operator, lost, {"other functions": elsewhere} if elsewhere > 0 else {},
+                               0.0, m.function, self.points, lost)
+
 
 def select(mutants, only=(), sample=0):
     """The mutants of the named functions ("module.name" or "name"), then every k-th of them
@@ -494,8 +503,7 @@ class Report:
                  f"{killed}/{judged} ({100 * killed / max(1, judged):.1f}%) without the "
                  f"{len(self.survivors) - len(self.unexplained)} recorded as equivalent"]
         if table:
-            lines += [f"  {o.share_lost * 100:5.0f}%  {o.points - o.kept:g}/{o.points:g}  {o.mutant.diff()}"
-                      for o in self.outcomes if o.killed]
+            lines += bank_table.table([o.verdict() for o in self.outcomes])
         cheap = [o for o in self.outcomes if o.killed and o.share_lost < CHEAP_SHARE]
         lines.append(f"killed mutants that cost less than half of their function's points: {len(cheap)} "
                      f"({len(cheap) - len(self.cheap_unexplained)} listed in [cheap] with a reason)")
