@@ -2,7 +2,7 @@
 
   python -m autograder grade [SUBMISSION ...] [--out DIR] [-j N] [--rerun]
   python -m autograder skeleton [--check]
-  python -m autograder mutants
+  python -m autograder mutants [--auto [--out DIR] [--only FUNCTION] [--sample N] [--table]]
   python -m autograder settings
   python -m autograder build [--out DIR] [--isolation NAME] [--show-hidden]
   python -m autograder benchmark [-n 200] [-j 2] [--otter-sample 5]
@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import batch, benchmark, build, config, examples, labs, mutants, report, roster
+from . import automutants, batch, benchmark, build, config, examples, labs, mutants, report, roster
 from .catalogue import LANGUAGES
 from .skeleton import skeleton_files
 
@@ -73,6 +73,11 @@ def cmd_mutants(args, settings):
         named = precision.measure(lab, settings)
         print("\n".join(precision.lines(named)))
         return 0 if all(share >= precision.MIN_PRECISION for *_, share in precision.table(named)) else 1
+    if args.auto:
+        found = automutants.run(lab, settings, out=args.out, jobs=args.jobs, only=tuple(args.only or ()),
+                                sample=args.sample, rerun=args.rerun)
+        print("\n".join(found.lines(table=args.table)))
+        return 0 if found.ok else 1
     found, variants = mutants.run(lab, settings, jobs=args.jobs, progress=True)
     print("\n".join(mutants.summary(found, variants)))
     ok = all(m.caught for m in found) and all(v.full_marks for v in variants)
@@ -123,6 +128,13 @@ def parser():
     m.add_argument("-j", "--jobs", type=int, default=None)
     m.add_argument("--precision", action="store_true",
                    help="how often each likely mistake the feedback names is the real one (the bank's DIAGNOSES)")
+    m.add_argument("--auto", action="store_true",
+                   help="automatic single-point mutants of the reference's solution regions (autograder.automutants)")
+    m.add_argument("--out", default=None, help="--auto: keep the mutants and their grades here (resumable)")
+    m.add_argument("--only", action="append", metavar="FUNCTION", help="--auto: only this function's mutants (repeatable)")
+    m.add_argument("--sample", type=int, default=0, help="--auto: about N mutants, evenly spread (0: all)")
+    m.add_argument("--table", action="store_true", help="--auto: every killed mutant with the points it cost")
+    m.add_argument("--rerun", action="store_true", help="--auto: grade again what --out already holds")
     m.set_defaults(run=cmd_mutants)
     b = sub.add_parser("build", help="write the student handout and autograder.zip (Otter, Gradescope)")
     b.add_argument("--out", default="dist", help="output folder (default: dist)")

@@ -37,6 +37,9 @@ class Settings:
                                    "are much faster on tmpfs), else the system's temporary folder")
     gradcheck_h: float = setting(1e-5, "step of the engine's central differences")
     gradcheck_tol: float = setting(1e-6, "largest relative error max|a-n| / max(1e-8, max|a|+max|n|) a correct derivative may show")
+    form_share: float = setting(0.25, "share of a function's points deducted, once, when a result's values are right but "
+                                      "its form breaks the contract (an integer dtype or a list where a float64 "
+                                      "ndarray is asked)")
     lang: str = setting("auto", "language of feedback, results.json and the status: ko or en; auto: the lab's (its contract's LANGUAGE)")
     kink_margin: float = setting(1e-3, "random points stay this far from the kinks of relu and leaky_relu")
 

@@ -39,6 +39,7 @@ class CaseResult:
     seconds: float = 0.0
     credit: float = 0.0      # the share of the case earned: 1 when passed; a tuple's right items
     mutated: bool = False    # a right value, but an input was changed in place
+    misformed: float = 0.0   # a right value in the wrong form: the share of the function deducted (Settings.form_share)
     tainted: bool = False    # a public case judged after hidden inputs entered the sandbox: words of a hidden one
 
     @property
@@ -274,11 +275,31 @@ def verdict(grader, case, outcome):
         return finding(Kind.UNREADABLE)
     try:
         found = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings)
+    except compare.WrongForm as exc:
+        return right_values_wrong_form(grader, case, node, exc)
     except Mismatch as exc:
         return exc.finding
     if found is not None and not isinstance(found, Finding):
         raise TypeError(f"the judge of {case.function} returned {type(found).__name__}, not a Finding or None")
     return found
+
+
+def right_values_wrong_form(grader, case, node, exc):
+    """A value in a form the contract does not allow: judged again on its numbers; right
+    numbers cost Settings.form_share of the function's points, once (a Kind.FORM finding, full
+    credit, CaseResult.misformed), wrong ones fail as any wrong form does."""
+    token = compare.LENIENT.set(True)
+    try:
+        again = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings)
+    except Mismatch:
+        again = exc.finding
+    finally:
+        compare.LENIENT.reset(token)
+    if again is not None:
+        return exc.finding
+    wrong = exc.finding
+    return finding(Kind.FORM, wrong.where, credit=1.0, got=wrong.param("got"),
+                   wanted="ndarray" if wrong.kind == Kind.TYPE else "float", share=grader.settings.form_share)
 
 
 def containers_changed(case, reported):
@@ -360,11 +381,13 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
         else:
             message, seconds, mutated = grader.run(case)
         credit = 1.0 if message is None else message.credit
+        misformed = message.param("share", 0.0) if message is not None and message.kind == Kind.FORM else 0.0
         exact = not getattr(case.check, "bound_to_exact", False)
         grader.progress.record(case, message is None, (message.where or "") if exact and credit < 1 else None)
         if case.hidden or tainted:   # only what a hidden case may say is kept: nothing measured leaves
             message = hidden.rewrite(message, case)
-        results[case.number] = CaseResult(case, message is None, message, seconds, credit, mutated, tainted and not case.hidden)
+        results[case.number] = CaseResult(case, message is None, message, seconds, credit, mutated, misformed,
+                                          tainted and not case.hidden)
 
     waiting, provisional = [], []    # public cases to run later, (case, own helpers) to check later
 
@@ -401,10 +424,12 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
 
 def function_points(share, results):
     """A function's points from its cases: its share times the mean credit, less half of
-    the share (once) when a case changed an input in place, never below 0."""
+    the share (once) when a case changed an input in place, less Settings.form_share of it
+    (once) when a case's values were right in the wrong form, never below 0."""
     earned = share * sum(r.credit for r in results) / len(results)
     if any(r.mutated for r in results):
         earned -= share / 2
+    earned -= share * max((getattr(r, "misformed", 0.0) for r in results), default=0.0)
     return max(0.0, earned)
 
 

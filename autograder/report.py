@@ -219,7 +219,7 @@ def group_points(results, per_case, share, all_results=None):
     deduction = per_case * sum(r.credit for r in everyone) - function_points(share, everyone)
     if deduction <= 1e-12 or len(results) == len(everyone):
         return max(0.0, raw - deduction)
-    first = next(r for r in everyone if r.mutated)
+    first = next(r for r in everyone if r.mutated or getattr(r, "misformed", 0.0))
     holder = [r for r in everyone if r.case.hidden == first.case.hidden]
     taken_first = min(deduction, per_case * sum(r.credit for r in holder))
     mine = taken_first if results[0].case.hidden == first.case.hidden else deduction - taken_first

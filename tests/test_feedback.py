@@ -83,7 +83,7 @@ def test_each_failing_function_is_one_short_block_with_its_mistake_once(graded):
     assert list(found) == ["sigmoid_grad"]
     lines = found["sigmoid_grad"]
     assert len(lines) <= 6
-    assert lines[0] == "  sigmoid_grad: lost 3 of 3 points; 10 of 10 cases failed"
+    assert lines[0] == "  sigmoid_grad: lost 3 of 3 points; 11 of 11 cases failed"
     assert sum("Likely mistake: sigma'(z) computed on the output" in line for line in lines) == 1
     assert sum("Example" in line for line in lines) == 1
     assert "eq. (14)" in text and "Reproduce: `python checks.py activations`" in text
@@ -176,7 +176,7 @@ def test_results_json_has_one_test_per_function_and_visibility_with_the_block_te
     failed = {t["name"]: t for t in results["tests"] if t["score"] < t["max_score"]}
     assert set(failed) == {"backprop: mlp_backward (public cases)", "backprop: mlp_backward (hidden cases)"}
     public, hidden = failed["backprop: mlp_backward (public cases)"], failed["backprop: mlp_backward (hidden cases)"]
-    assert public["output"].startswith("mlp_backward: lost 0.312 of 0.312 points; 1 of 1 public case failed")
+    assert public["output"].startswith("mlp_backward: lost 0.5 of 0.5 points; 2 of 2 public cases failed")
     assert "hidden" not in public["output"]
     assert "Likely mistake: off by a factor of N" in hidden["output"] and "inputs not shown" in hidden["output"]
     assert all(t["output"] == f"all {t['output'].split()[1]} {'public' if t['visibility'] == 'visible' else 'hidden'} cases passed"

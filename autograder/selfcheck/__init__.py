@@ -46,7 +46,7 @@ EXTRACTED = (
     ("values.py", ("Value", "MISSING", "Callable", "walk_arrays")),
     ("sandbox/runner.py", ("resolve",)),
     ("grading.py", ("NOT_WRITTEN", "CRASHED", "inputs_changed", "argument_name", "Grader.judge", "verdict",
-                    "containers_changed", "student_line", "warning_text")),
+                    "right_values_wrong_form", "containers_changed", "student_line", "warning_text")),
     ("report.py", ("SMALL_INPUT", "student_words", "format_value", "describe_call")),
 )
 JUDGES_HEADER = '''"""The grader's judges, copied from its source by `python -m autograder.selfcheck`: do not edit.

@@ -7,12 +7,13 @@ score is what it is, from the points of grading.py:
   ACTIVATIONS earn no points);
 - sigmoid_grad_on_output: all of sigmoid_grad's cases fail: activations loses its 3 points;
 - tanh_grad_eq16: the slide's eq. (16) as the derivative: activations loses 3;
-- relu_grad_one_at_zero: only the cases with an exact 0 in z fail (4 of relu_grad's 10: the
-  public one, z = [0], the one with ±1e3 and 0, the integer one), so 3 x 4/10 = 1.2 lost;
+- relu_grad_one_at_zero: only the cases with an exact 0 in z fail (5 of relu_grad's 11: the
+  public one, z = [0], the one with ±1e3 and 0, the integer one, the float32 one), so
+  3 x 5/11 = 1.36 lost;
 - dense_backward_dw_transposed: dW is wrong in every dense_backward case, dA_prev and db are
   right; each case earns the share of its right outputs (2 of 3), so 6 x 1/3 = 2 lost;
-- mlp_backward_missing_1_over_n: the 1/N is missing in the cross-entropy branch only: the 16
-  cross-entropy cases of mlp_backward's 32 fail, so 10 x 16/32 = 5 lost;
+- mlp_backward_missing_1_over_n: the 1/N is missing in the cross-entropy branch only: the 20
+  cross-entropy cases of mlp_backward's 40 fail, so 10 x 20/40 = 5 lost;
 - train_loss_after_update: the 8 exactly compared runs fail, the 2 judged by outcome
   (XOR still learned) pass: training loses 6 x 8/10 = 4.8;
 - syntax_error_in_backprop: backprop.py does not import: backprop and training get 0;
@@ -39,7 +40,7 @@ def promise(**changes):
 MISTAKE_EXAMPLES = {
     "sigmoid_grad_on_output": promise(activations=22),
     "tanh_grad_eq16": promise(activations=22),
-    "relu_grad_one_at_zero": promise(activations=23.8),
+    "relu_grad_one_at_zero": promise(activations=23.64),
     "dense_backward_dw_transposed": promise(backprop=28),
     "mlp_backward_missing_1_over_n": promise(backprop=25),
     "train_loss_after_update": promise(training=5.2),

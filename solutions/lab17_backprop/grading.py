@@ -140,7 +140,8 @@ def elementwise_inputs(kink=False):
     r = rng(20)
     zs = [np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), r.normal(0, 3, size=(3, 4)), np.array([0.0]),
           r.normal(size=(2, 3, 2)), np.array([[-1000.0, -30.0, 0.0, 30.0, 1000.0]]), r.normal(size=(1, 1)),
-          np.array([-2, 0, 3])]  # integers in, float64 out
+          np.array([-2, 0, 3]),  # integers in, float64 out
+          np.array([[-3.5, -0.25, 0.0], [0.75, 2.5, 40.0]], dtype=np.float32)]  # float32 in, float64 out
     return zs
 
 
@@ -157,8 +158,8 @@ def part_b(settings):
     def elementwise(function, equation, known=None, kwargs=None, warning_free=False, given=()):
         for i, z in enumerate(elementwise_inputs()):
             cases.append(Case(f"activations.{function}", (z,), Matches(known=known or {}, zero_mask=True),
-                              kwargs=dict(kwargs or {}), hidden=i > 0, equation=equation, given=given,
-                              warning_free=warning_free, label={4: "|z| up to 1e3", 6: "an integer z"}.get(i, "")))
+                              kwargs=dict(kwargs or {}), hidden=i not in (0, 4, 7), equation=equation, given=given,
+                              warning_free=warning_free, label={4: "|z| up to 1e3", 6: "an integer z", 7: "a float32 z"}.get(i, "")))
 
     def derivative(function, forward, equation, known=None, kink=False, kwargs=None, given=()):
         elementwise(function, equation, known, kwargs, given=given)
@@ -229,10 +230,12 @@ NETWORKS = [  # (layer sizes, activations, N): depth 1 to 4, every activation, o
 
 
 PREDICT_NETWORKS = [([3, 5, 4], ["tanh", "softmax"], 6), ([4, 6, 3], ["sigmoid", "softmax"], 5),
-                    ([2, 5, 3], ["relu", "softmax"], 8)]  # several outputs
+                    ([2, 5, 3], ["relu", "softmax"], 8), ([3, 4, 5], ["sigmoid", "softmax"], 7)]
+# several outputs; with ONE_UNIT_NETWORKS and the output of exactly 0.5, as many cases of one
+# output unit as of several: a mistake in one branch of predict costs half of its points
 ONE_UNIT_NETWORKS = [  # predict with one output unit, for every output activation
     ([3, 4, 1], ["tanh", "sigmoid"], 6), ([2, 3, 1], ["relu", "tanh"], 5), ([4, 1], ["leaky_relu"], 7),
-    ([3, 2, 1], ["sigmoid", "relu"], 6), ([2, 1], ["identity"], 6),
+    ([3, 2, 1], ["sigmoid", "relu"], 6), ([2, 1], ["identity"], 6), ([3, 4, 1], ["tanh", "sigmoid"], 8),
 ]
 
 
@@ -311,6 +314,9 @@ BACKWARD_NETWORKS = [  # (layer sizes, activations, N, loss): sigmoid and tanh h
     ([2, 4, 3, 2], ["tanh", "sigmoid", "sigmoid"], 6, "mse"),
     ([4, 3, 1], ["sigmoid", "tanh"], 4, "mse"),
     ([3, 5, 2], ["tanh", "sigmoid"], 3, "mse"),
+    # as many mse cases as cross-entropy ones: a mistake in one loss's output layer costs half
+    ([2, 4, 3], ["sigmoid", "tanh"], 5, "mse"),
+    ([3, 3, 2, 2], ["tanh", "tanh", "sigmoid"], 4, "mse"),
 ]
 
 
@@ -328,24 +334,30 @@ def part_d(reference, settings):
     cases = []
     r = rng(50)
     for i, (y, k) in enumerate([(np.array([0, 2, 1]), 3), (np.array([1]), 2), (r.integers(0, 5, size=9), 5),
-                                (np.array([3, 3, 0, 1]), 4)]):
-        cases.append(Case("backprop.one_hot", (y, k), Matches(), hidden=i > 0, equation="one row per sample, a 1.0 at column y_i"))
+                                (np.array([3, 3, 0, 1]), 4), (np.array([0, 2, 0]), 4), (np.array([1, 0, 1, 1]), 6),
+                                (np.array([2]), 5)]):
+        cases.append(Case("backprop.one_hot", (y, k), Matches(), hidden=i not in (0, 4),
+                          equation="one row per sample, a 1.0 at column y_i",
+                          label="the largest classes absent from y" if i >= 4 else ""))
     P = _softmax(r.normal(size=(6, 4)))
     P_zero = P.copy()
     P_zero[0] = [0.0, 0.5, 0.5, 0.0]
     y6 = np.array([0, 1, 2, 3, 1, 0])
     ce_known = {"the sum over samples instead of the mean": lambda P, y: -np.sum(np.log(np.clip(P[np.arange(len(y)), y], 1e-12, 1)))}
+    confident = _softmax(4.0 * rng(53).normal(size=(6, 3)))   # most true-class probabilities above 0.5
     for i, args in enumerate([(np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]]), np.array([0, 1])), (P, y6),
-                              (P_zero, y6), (P[:1], y6[:1]), (np.array([[0.0, 1.0]]), np.array([0]))]):
+                              (P_zero, y6), (P[:1], y6[:1]), (np.array([[0.0, 1.0]]), np.array([0])),
+                              (confident, np.argmax(confident, axis=1))]):
         cases.append(Case("backprop.cross_entropy", args, Matches(form=SCALAR, rtol=1e-9, atol=1e-12, known=ce_known,
                                                                   factors=(("N", len(args[1])),)),
                           hidden=i > 0, warning_free=True, equation=EQ["loss"],
                           label="a probability of 0 at the true class" if i in (2, 4) else ""))
     for i, (a, b) in enumerate([(r.normal(size=(4, 2)), r.normal(size=(4, 2))), (r.normal(size=(1, 3)), r.normal(size=(1, 3))),
-                                (r.normal(size=(5, 1)), r.normal(size=(5, 1))), (r.normal(size=(3, 6)), r.normal(size=(3, 6)))]):
+                                (r.normal(size=(5, 1)), r.normal(size=(5, 1))), (r.normal(size=(3, 6)), r.normal(size=(3, 6))),
+                                (rng(51).normal(size=(4, 3)), rng(52).normal(size=(4, 3)))]):
         cases.append(Case("backprop.mse", (a, b), Matches(form=SCALAR, rtol=1e-9, atol=1e-12,
                                                           factors=(("N", a.shape[0]), ("2", 2.0), ("2N", 2.0 * a.shape[0]))),
-                          hidden=i > 0, equation=EQ["loss"]))
+                          hidden=i not in (0, 4), equation=EQ["loss"], label=f"K = {a.shape[1]} outputs" if i == 4 else ""))
     form3 = tuple_of(FLOAT_ARRAY, FLOAT_ARRAY, FLOAT_ARRAY)
     for i, (n, n_in, n_out) in enumerate([(5, 3, 4), (1, 2, 3), (6, 4, 1), (3, 1, 5), (4, 5, 2)]):
         dZ, A, W = r.normal(size=(n, n_out)), r.normal(size=(n, n_in)), r.normal(size=(n_out, n_in))
@@ -398,6 +410,25 @@ def part_d(reference, settings):
                               given=BACKWARD_GIVEN, equation=CONTRACT.REREAD["backprop.mlp_backward"],
                               label=f"{len(params)} layers: {', '.join(activations)}; {loss}"
                                     + ("; gradient check" if isinstance(check, MatchesGradient) else "")))
+    # saturated logits (|Z_L| >= 30): the true class's probability falls far below the loss's clip
+    # (1e-12); dZ_L = (softmax(Z_L) - one_hot(Y)) / N all the same. Compared with the reference
+    # only: central differences of the clipped loss are 0 there
+    for i, (sizes, activations, n, shift) in enumerate([([3, 4, 3], ["tanh", "softmax"], 5, 40.0),
+                                                        ([2, 3, 4, 3], ["sigmoid", "tanh", "softmax"], 4, 35.0),
+                                                        ([3, 4], ["softmax"], 4, 60.0),
+                                                        ([2, 3], ["softmax"], 5, 45.0)]):
+        r2 = rng(160 + i)
+        params = [(r2.normal(0, 0.5, size=(o, j)), r2.normal(0, 0.5, size=o)) for j, o in zip(sizes[:-1], sizes[1:])]
+        k = np.arange(sizes[-1])
+        b_last = np.where(k % 2 == 0, shift, -shift) * (1 + 0.1 * k)   # every logit at least ~shift from 0
+        params[-1] = (params[-1][0], b_last)
+        X = r2.normal(size=(n, sizes[0]))
+        _, cache = reference["mlp"].mlp_forward(X, params, activations)
+        Y = np.array([1, 0, 1, 1, 2][:n])   # class 1's logits are about -shift: P[i, 1] < 1e-12
+        cases.append(Case("backprop.mlp_backward", (Y, params, cache, activations),
+                          Matches(form=PAIRS, rtol=1e-7, atol=1e-10, factors=(("N", n),)), kwargs={"loss": "cross_entropy"},
+                          hidden=i > 0, given=BACKWARD_GIVEN, equation=CONTRACT.REREAD["backprop.mlp_backward"],
+                          label=f"{len(params)} layers: {', '.join(activations)}; saturated logits (|Z_L| >= 30)"))
     numgrad = [("sin_cubic", (3,), {}), ("coupled", (2, 3), {}), ("sin_cubic", (1,), {"h": 1e-4}),
                ("coupled", (4, 2), {"h": 1e-4}), ("coupled", (5,), {}), ("int", (3,), {})]
     for i, (kind, shape, kwargs) in enumerate(numgrad):

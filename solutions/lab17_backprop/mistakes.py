@@ -326,6 +326,11 @@ _BACKPROP_MISTAKES = (
         (_e("backprop", "out = np.zeros((y.shape[0], num_classes))", "out = np.zeros((y.shape[0], num_classes), dtype=int)"),),
     ),
     Mistake(
+        "one_hot_width_from_labels", "backprop", "one_hot",
+        "the width comes from the labels seen (y.max() + 1), not num_classes: wrong whenever the largest class is absent from y",
+        (_e("backprop", "out = np.zeros((y.shape[0], num_classes))", "out = np.zeros((y.shape[0], int(y.max()) + 1))"),),
+    ),
+    Mistake(
         "cross_entropy_no_clip", "backprop", "cross_entropy",
         "without clipping P to [1e-12, 1], log(0) gives inf and a RuntimeWarning",
         (_e("backprop", "picked = np.clip(P[np.arange(P.shape[0]), y], 1e-12, 1.0)",
@@ -394,6 +399,14 @@ _BACKPROP_MISTAKES = (
         "the output dZ for cross-entropy lacks the 1/N of the mean loss",
         (_e("backprop", "dZ = (softmax(Z_L) - one_hot(Y, Z_L.shape[1])) / N",
             "dZ = softmax(Z_L) - one_hot(Y, Z_L.shape[1])"),),
+    ),
+    Mistake(
+        "mlp_backward_through_the_clip", "backprop", "mlp_backward",
+        "dZ_L by the chain rule through the loss's clip (-1 / (N clip(P[i, y_i]))): right until a probability falls below 1e-12",
+        (_e("backprop", "        dZ = (softmax(Z_L) - one_hot(Y, Z_L.shape[1])) / N\n",
+            "        P = softmax(Z_L)\n        rows = np.arange(N)\n        labels = np.asarray(Y).astype(int)\n"
+            "        dP = np.zeros_like(P)\n        dP[rows, labels] = -1.0 / (N * np.clip(P[rows, labels], 1e-12, 1.0))\n"
+            "        dZ = P * (dP - np.sum(dP * P, axis=1, keepdims=True))\n"),),
     ),
     Mistake(
         "mlp_backward_sign_flipped", "backprop", "mlp_backward",

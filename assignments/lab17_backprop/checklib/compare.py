@@ -11,6 +11,7 @@ renders in the reader's language, with values for a public case and without for 
 `leaf_name` names a returned item in the contract's words (dW, grads[1][0], losses) and
 `error_advice` turns an exception raised by student code into advice about its shapes.
 """
+import contextvars
 import re
 from dataclasses import dataclass
 
@@ -18,7 +19,40 @@ import numpy as np
 
 from .findings import Finding, Kind, Mismatch, Mistake, finding, mistake
 
-__all__ = ["Finding", "Kind", "Mismatch", "Mistake"]
+__all__ = ["Finding", "Kind", "Mismatch", "Mistake", "WrongForm"]
+
+
+class WrongForm(Mismatch):
+    """A value in a form the contract does not allow, whose numbers may still be right: an
+    integer or bool dtype, or a (nested) list of numbers, where a float ndarray is asked.
+    `numbers`: those numbers as a float64 array, so that a judge can tell "values right, form
+    wrong" (judged again under `LENIENT`) from a wrong value."""
+
+    def __init__(self, found, numbers):
+        super().__init__(found)
+        self.numbers = numbers
+
+
+LENIENT = contextvars.ContextVar("lenient_form", default=False)   # True: plain() accepts a WrongForm's numbers
+
+
+def list_numbers(node):
+    """A list or tuple node of numbers (nested, rectangular) as a float64 array, else None."""
+    if node.is_sequence:
+        items = [list_numbers(item) for item in node.items]
+        if not items or any(i is None for i in items) or len({i.shape for i in items}) != 1:
+            return None
+        return np.array(items, dtype=float)
+    if node.tag in ("float", "int", "bool", "npscalar") and node.data.dtype.kind in "fiub":
+        return np.asarray(node.data, dtype=float)
+    return None
+
+
+def wrong_form(found, numbers):
+    """The numbers when judging leniently, else raise WrongForm (with its Finding)."""
+    if LENIENT.get():
+        return numbers
+    raise WrongForm(found, numbers)
 
 
 @dataclass(frozen=True)
@@ -52,10 +86,17 @@ def plain(node, form, where):
     kind = form.kind
     if kind in ("float_array", "int_array"):
         if tag != "nd":
-            raise Mismatch(finding(Kind.TYPE, where, got=describe_tag(tag), wanted="ndarray"))
+            found = finding(Kind.TYPE, where, got=describe_tag(tag), wanted="ndarray")
+            numbers = list_numbers(node) if kind == "float_array" else None
+            if numbers is not None and numbers.ndim:
+                return wrong_form(found, numbers)
+            raise Mismatch(found)
         wanted = "f" if kind == "float_array" else "iu"
         if data.dtype.kind not in wanted:
-            raise Mismatch(finding(Kind.DTYPE, where, got=str(data.dtype), wanted="float" if kind == "float_array" else "int"))
+            found = finding(Kind.DTYPE, where, got=str(data.dtype), wanted="float" if kind == "float_array" else "int")
+            if kind == "float_array" and data.dtype.kind in "iub":
+                return wrong_form(found, data.astype(float))
+            raise Mismatch(found)
         return data
     if kind == "array0":
         if tag not in ("nd", "npscalar") or data.shape != ():

@@ -4,7 +4,7 @@ autograder/gradcheck.py: relative_error
 autograder/cases.py: Case, describe_arg, Check, copy_args, Matches, MatchesDerivative, MatchesCallableGradient, DIFFERENCING, ROUNDED_BACK, Satisfies
 autograder/values.py: Value, MISSING, Callable, walk_arrays
 autograder/sandbox/runner.py: resolve
-autograder/grading.py: NOT_WRITTEN, CRASHED, inputs_changed, argument_name, Grader.judge, verdict, containers_changed, student_line, warning_text
+autograder/grading.py: NOT_WRITTEN, CRASHED, inputs_changed, argument_name, Grader.judge, verdict, right_values_wrong_form, containers_changed, student_line, warning_text
 autograder/report.py: SMALL_INPUT, student_words, format_value, describe_call
 """
 import re
@@ -394,11 +394,31 @@ def verdict(grader, case, outcome):
         return finding(Kind.UNREADABLE)
     try:
         found = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings)
+    except compare.WrongForm as exc:
+        return right_values_wrong_form(grader, case, node, exc)
     except Mismatch as exc:
         return exc.finding
     if found is not None and not isinstance(found, Finding):
         raise TypeError(f"the judge of {case.function} returned {type(found).__name__}, not a Finding or None")
     return found
+
+
+def right_values_wrong_form(grader, case, node, exc):
+    """A value in a form the contract does not allow: judged again on its numbers; right
+    numbers cost Settings.form_share of the function's points, once (a Kind.FORM finding, full
+    credit, CaseResult.misformed), wrong ones fail as any wrong form does."""
+    token = compare.LENIENT.set(True)
+    try:
+        again = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings)
+    except Mismatch:
+        again = exc.finding
+    finally:
+        compare.LENIENT.reset(token)
+    if again is not None:
+        return exc.finding
+    wrong = exc.finding
+    return finding(Kind.FORM, wrong.where, credit=1.0, got=wrong.param("got"),
+                   wanted="ndarray" if wrong.kind == Kind.TYPE else "float", share=grader.settings.form_share)
 
 
 def containers_changed(case, reported):

@@ -66,6 +66,7 @@ VARIANTS = {
     Kind.CRASHED: lambda f: f.param("reason") or "",
     Kind.RAISED: lambda f: "" if f.param("line") is None else "line",
     Kind.WARNED: lambda f: "" if f.param("line") is None else "line",
+    Kind.FORM: lambda f: f.param("wanted") or "",
 }
 
 
