@@ -40,7 +40,7 @@ def slot_uid(slot):
     """The unprivileged uid of this process's sandbox slot (claimed on first use)."""
     if slot not in _claimed:
         folder = lock_dir()
-        for uid in range(SLOT_UID_BASE, SLOT_UID_BASE + SLOT_UIDS):
+        for uid in range(SLOT_UID_BASE, SLOT_UID_BASE + SLOT_UIDS):  # pragma: no mutate (a uid of 0 would be root's)
             fd = os.open(os.path.join(folder, f"uid-{uid}.lock"), os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -52,7 +52,7 @@ def slot_uid(slot):
             break
         else:
             raise RuntimeError(f"no free sandbox uid in {SLOT_UID_BASE}..{SLOT_UID_BASE + SLOT_UIDS - 1}")
-    return _claimed[slot][0]
+    return _claimed[slot][0]  # pragma: no mutate
 
 
 def kill_slot(slot):
@@ -93,7 +93,9 @@ def remove_slot_leftovers(slot, folders=SHARED_TEMP):
     /tmp/.X11-unix), its SysV IPC objects, POSIX message queues and kernel keys. Its
     processes are dead by then (kill_slot); links are never followed. Needed only where the
     sandbox had no private mounts (keys: whatever its namespaces)."""
-    uid = slot_uid(slot)
+    # Never mutated (tests/mutation.py): a mutant of the uid or of the ownership test below deletes
+    # other users' files in /tmp and /dev/shm, root's included, when mutation testing runs as root.
+    uid = slot_uid(slot)  # pragma: no mutate
     linux.remove_ipc_of(uid)
     linux.remove_mqueues_of(uid)
     linux.remove_keys_of(uid)
@@ -109,7 +111,7 @@ def remove_slot_leftovers(slot, folders=SHARED_TEMP):
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if info.st_uid == uid:
-                cleanup.remove_tree(entry.path)
+            if info.st_uid == uid:  # pragma: no mutate
+                cleanup.remove_tree(entry.path)  # pragma: no mutate
             elif stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_IWOTH:
                 todo.append(entry.path)
