@@ -54,8 +54,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autograder import batch  # noqa: E402
+from autograder import batch, report  # noqa: E402
+from autograder.catalogue import Catalogue  # noqa: E402
 from autograder.config import DEFAULTS  # noqa: E402
+from autograder.findings import Kind  # noqa: E402
 from autograder.labs import load_lab  # noqa: E402
 from autograder.sandbox import isolation, session, strategies  # noqa: E402
 
@@ -714,11 +716,11 @@ class Spy:
             self.prepared[key] = self.real_prepare(lab, settings)
         return self.prepared[key]
 
-    def save_submission(self, out, result, prepared, row, feedback=None):
+    def save_submission(self, out, result, prepared, row, feedback=None, words=None):
         """Runs in the batch's own process for every submission graded (workers are forked)."""
         self.calls += 1
         self.results[(result.isolation, result.name)] = result
-        return self.real_save_submission(out, result, prepared, row, feedback)
+        return self.real_save_submission(out, result, prepared, row, feedback, words)
 
 
 @pytest.fixture(scope="module")
@@ -1097,7 +1099,7 @@ def test_an_infinite_loop_costs_one_timeout_and_only_its_functions_cases(campaig
     result = campaign.graded["infinite_loop"]
     failed = {r.case.function for r in result.cases if not r.passed}
     assert failed == {"activations.relu", "backprop.mlp_backward", "backprop.train"}
-    assert all("took longer than" in r.message for r in result.cases
+    assert all(r.message.kind == Kind.TIMEOUT for r in result.cases
                if r.case.function in ("activations.relu", "backprop.mlp_backward"))
     row, stub = campaign.rows["infinite_loop"], campaign.rows["stub"]
     assert row["activations"] == stub["activations"] - 2  # relu's share
@@ -1108,7 +1110,8 @@ def test_an_infinite_loop_costs_one_timeout_and_only_its_functions_cases(campaig
 def test_a_hang_at_import_costs_about_the_import_timeout(campaign):
     result = campaign.graded["hang_at_import"]
     assert result.seconds < 2 * IMPORT_TIMEOUT + 2, result.seconds
-    assert result.status.startswith("Completed with errors: activations.py took longer than")
+    assert report.status_text(result, Catalogue("en")).startswith("Completed with errors: activations.py took longer than")
+    assert (result.problem.kind, result.problem.param("cause")) == (Kind.IMPORT, "timeout")
     assert all(not r.passed for r in result.cases if r.case.module != "tlu")
 
 
@@ -1117,7 +1120,8 @@ def test_a_slow_import_costs_only_the_functions_of_its_module(campaign):
     row = campaign.rows["slow_backprop_import"]
     assert [row[q] for q in ("tlu", "activations", "forward")] == [stub[q] for q in ("tlu", "activations", "forward")]
     assert row["backprop"] == 0
-    assert "backprop.py took longer than" in result.status and "__main__" in result.status
+    status = report.status_text(result, Catalogue("en"))
+    assert "backprop.py took longer than" in status and "__main__" in status
     assert result.seconds < campaign.graded["stub"].seconds + IMPORT_TIMEOUT + 3, result.seconds
 
 
