@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from autograder import grading, labs, values
+from autograder.catalogue import Catalogue
 from autograder.config import DEFAULTS
 from autograder.given import Planner
 from autograder.sandbox import runner, session, strategies, wire
@@ -363,7 +364,7 @@ def problem(tmp_path, source, error_type, broken=(), **kwargs):
     grader = types.SimpleNamespace(settings=DEFAULTS, submission=types.SimpleNamespace(folder=tmp_path),
                                    lab=types.SimpleNamespace(modules=["up", "m"]), broken={b: "x" for b in broken})
     outcome = session.Outcome("error", error_type)
-    return grading.Grader.import_problem(grader, "m", outcome, **kwargs)
+    return Catalogue("en").cause(grading.Grader.import_problem(grader, "m", outcome, **kwargs))   # what the status says
 
 
 def test_a_syntax_error_in_a_normal_file_is_still_located(tmp_path):

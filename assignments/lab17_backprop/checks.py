@@ -193,7 +193,7 @@ def own_perceptron_or_xor():
 # Part B: each derivative against central differences of your own activation
 # ---------------------------------------------------------------------------------------------
 def literal_eq16(name, got, z):
-    """The likely mistake when a derivative is one of the slide's literal readings of eq. (16)."""
+    """The likely mistake when a derivative is one of the slide's literal readings of eq. (16), phi'(z) = 2 phi(2z) - 1."""
     tanh, sigmoid = student("activations.tanh"), student("activations.sigmoid")
     if name == "tanh_grad" and np.shape(got) == z.shape:
         for reading, value in (("2 sigma(2z) - 1", 2 * sigmoid(2 * z) - 1), ("2 tanh(2z) - 1", 2 * tanh(2 * z) - 1)):
