@@ -143,8 +143,11 @@ def _gd(m, seed, lr):
     return new, params
 
 
-def _backward(m, X, Y, sizes, acts, seed, loss):
+def _backward(m, X, Y, sizes, acts, seed, loss, scale=1.0):
+    """scale: the output layer's weights times this (large: saturated logits, some true-class
+    probabilities below the loss's clip of 1e-12)."""
     params = _net(sizes, seed)
+    params[-1] = (params[-1][0] * scale, params[-1][1] * scale)
     _, cache = m.mlp.mlp_forward(X, params, acts)
     return m.backprop.mlp_backward(Y, params, cache, acts, loss)
 
@@ -245,6 +248,7 @@ PROBES = {
     "mlp_backward": [
         ("CE [2,3,2]", lambda m: _backward(m, XOR, Y_XOR, [2, 3, 2], ["tanh", "softmax"], 1, "cross_entropy")),
         ("CE [2,4,3,3]", lambda m: _backward(m, X5, Y5, [2, 4, 3, 3], ["sigmoid", "tanh", "softmax"], 2, "cross_entropy")),
+        ("CE saturated", lambda m: _backward(m, XOR, Y_XOR, [2, 3, 2], ["tanh", "softmax"], 1, "cross_entropy", scale=400.0)),
         ("mse [2,3,2]", lambda m: _backward(m, XOR, ONEHOT_XOR, [2, 3, 2], ["tanh", "sigmoid"], 3, "mse")),
         ("mse [2,5,4,3]", lambda m: _backward(m, X5, _rand(9, 5, 3), [2, 5, 4, 3], ["leaky_relu", "sigmoid", "tanh"], 4, "mse")),
     ],
