@@ -128,6 +128,9 @@ def python(value):
     return repr(value)
 
 
+EDGE_USES = {"mlp.predict": ("mlp.mlp_forward", "mlp.dense_forward")}   # what an edge case runs of the student's besides it
+
+
 def edge_check(function, args, kwargs, expected, label, warning_free, hint=""):
     call = ", ".join([python(a) for a in args] + [f"{k}={python(v)}" for k, v in kwargs.items()])
 
@@ -136,7 +139,7 @@ def edge_check(function, args, kwargs, expected, label, warning_free, hint=""):
                             repro=f"import numpy as np, {function.split('.')[0]}; {function}({call})",
                             hint=text(hint) if hint else "")
     run.__name__ = f"edge_{function.split('.')[1]}"
-    return check(function, Later("edge_title", name=function.split('.')[1], label=Later(label)))(run)
+    return check(function, Later("edge_title", name=function.split('.')[1], label=Later(label)), uses=EDGE_USES.get(function, ()))(run)
 
 
 OWN_EDGES = [edge_check(*row) for row in EDGES]
@@ -166,7 +169,7 @@ def trained(function, y, epochs, repro):
     return np.asarray(w, dtype=float), float(b), [int(e) for e in errors]
 
 
-@check("tlu.perceptron_train", Later("trace_title"))
+@check("tlu.perceptron_train", Later("trace_title"), uses=("tlu.heaviside",))
 def own_perceptron_trace():
     repro = ("X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); "
              "tlu.perceptron_train(X, np.array([0., 0., 0., 1.]), lr=1.0, epochs=10)")
@@ -178,7 +181,7 @@ def own_perceptron_trace():
         fail("tlu.perceptron_train", text("not_separating", w=w, b=b), repro=repro)
 
 
-@check("tlu.perceptron_train", Later("or_xor_title"))
+@check("tlu.perceptron_train", Later("or_xor_title"), uses=("tlu.heaviside",))
 def own_perceptron_or_xor():
     for gate, y, converges in (("OR", [0.0, 1.0, 1.0, 1.0], True), ("XOR", [0.0, 1.0, 1.0, 0.0], False)):
         repro = f"tlu.perceptron_train(np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]), np.array({y}), epochs=20)"
@@ -226,13 +229,14 @@ def derivative_check(name, forward, kwargs, seed, margin):
                         call=text("call_shaped", call=f"{name}(z{keywords})", name="z", shape=(4, 3)),
                         repro=f"{code}; activations.{name}(z{keywords})")
     run.__name__ = f"own_{name}"
-    return check(f"activations.{name}", Later("derivative_title", name=name, forward=forward))(run)
+    return check(f"activations.{name}", Later("derivative_title", name=name, forward=forward),
+                 uses=(f"activations.{forward}",))(run)
 
 
 OWN_DERIVATIVES = [derivative_check(*row) for row in DERIVATIVES]
 
 
-@check("activations.softmax_jacobian", Later("jacobian_title"))
+@check("activations.softmax_jacobian", Later("jacobian_title"), uses=("activations.softmax",))
 def own_softmax_jacobian():
     Z, code = points(21, (3, 4))
     softmax = student("activations.softmax")
@@ -277,7 +281,7 @@ def forward_of(result, layers, repro):
     return out, cache
 
 
-@check("mlp.mlp_forward", Later("forward_title"))
+@check("mlp.mlp_forward", Later("forward_title"), uses=("mlp.dense_forward", "activations.tanh", "activations.softmax"))
 def own_mlp_forward():
     _, X, params = network(31, [3, 5, 4], 6)
     repro = rerun("mlp.mlp_forward")
@@ -354,7 +358,9 @@ def backward_check(loss, sizes, activations, seed):
                              repro=rerun("backprop.mlp_backward"))
     run.__name__ = f"own_mlp_backward_{loss}"
     return check("backprop.mlp_backward", Later("backward_title", sizes=sizes, activations="/".join(activations),
-                                                loss=loss))(run)
+                                                loss=loss),
+                 uses=("mlp.mlp_forward", "mlp.dense_forward", f"backprop.{loss}", "backprop.one_hot", "backprop.dense_backward",
+                       *[f"activations.{a}" for a in activations], *[f"activations.{a}_grad" for a in activations]))(run)
 
 
 OWN_BACKWARD = [backward_check(*row) for row in BACKWARD]
@@ -367,7 +373,8 @@ TRAIN_USES = ("mlp.dense_forward", "mlp.mlp_forward", "backprop.one_hot", "backp
               "backprop.gradient_descent_step")   # what train calls of the student's, besides the activations and the loss
 
 
-@check("backprop.train", Later("xor_title"))
+@check("backprop.train", Later("xor_title"), uses=TRAIN_USES + ("activations.tanh", "activations.tanh_grad",
+                                                               "activations.softmax", "backprop.cross_entropy"))
 def own_train_xor():
     repro = ("X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); "
              "params, losses = backprop.train(X, np.array([0, 1, 1, 0]), [2, 4, 2], ['tanh', 'softmax'])")
@@ -387,7 +394,8 @@ def own_train_xor():
                                     predicted=np.argmax(out, axis=1).tolist()), note or text("xor_mistake_loop"), repro=repro)
 
 
-@check("backprop.train", Later("mse_title"))
+@check("backprop.train", Later("mse_title"), uses=TRAIN_USES + ("activations.tanh", "activations.tanh_grad",
+                                                               "activations.sigmoid", "activations.sigmoid_grad", "backprop.mse"))
 def own_train_mse():
     Y = np.array([[0.0], [1.0], [1.0], [0.0]])
     acts, init = ["tanh", "sigmoid"], student("mlp.init_params")([2, 3, 1], 1)

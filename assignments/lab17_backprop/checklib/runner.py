@@ -422,8 +422,9 @@ def judge_case(case, expected, reproduce, hint=""):
 class Check:
     """One check: a public case (number) or one of the lab's own (run)."""
 
-    def __init__(self, function, title, run=None, number=None, question=None):
+    def __init__(self, function, title, run=None, number=None, question=None, uses=()):
         self.function, self.title, self.run, self.number = function, title, run, number
+        self.uses = tuple(uses)   # the student's other functions this check runs ("module.name")
         self.question = question or question_of(function)
         self.target = function.split(".")[-1]
         self.__name__ = getattr(run, "__name__", f"public_case_{number}")
@@ -438,10 +439,12 @@ class Check:
 LOCAL = []   # the lab's own checks, in the order checks.py marks them
 
 
-def check(function, title, question=None):
-    """Mark one of the lab's own checks: the function it checks ("module.name") and a title."""
+def check(function, title, question=None, uses=()):
+    """Mark one of the lab's own checks: the function it checks ("module.name"), a title, and
+    the student's other functions it runs (`uses`): when one of those failed a check above, a
+    failure of this check says so ("fix that first"), since the grader gives the reference there."""
     def mark(run):
-        found = Check(function, title, run, question=question)
+        found = Check(function, title, run, question=question, uses=uses)
         LOCAL[:] = [c for c in LOCAL if c.__name__ != found.__name__] + [found]   # checks.py reloaded: replaced
         return found
     return mark
@@ -597,6 +600,9 @@ def run_checks(selected, emit=None):
     for found in selected:
         ok, line, key = run_limited(found)
         passed += ok
+        broken = [f for f in getattr(found, "uses", ()) if f in _FAILED and f != found.function]
+        if not ok and broken and key is None and say("check.fix_first") not in line:
+            line += "\n" + indent(say("check.uses_failed", names=", ".join(f.split(".")[1] for f in broken)))
         if not ok:
             _FAILED.add(found.function)
         if key is not None and "took longer than" in line:
