@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .findings import Finding, Kind, Mistake
+from .grading import function_points
 
 HEADLINE_SHARE = 1 / 3   # a likely mistake heads a function's block when it explains this share of its failures
 
@@ -173,6 +174,23 @@ def shared_failures(groups, shares) -> list[SharedFailure]:
             for f, fs in single.items() if len(fs) >= 2]
 
 
+def group_points(results, per_case, share, all_results=None):
+    """Points that `results` (one function's cases, all of them or those of one visibility)
+    earn: per_case times their credits, less their part of the function's fixed deduction for
+    an input changed in place (grading.function_points), taken first from the visibility
+    that holds the first such case, so that the parts add up to the function's points."""
+    everyone = all_results if all_results is not None else results
+    raw = per_case * sum(r.credit for r in results)
+    deduction = per_case * sum(r.credit for r in everyone) - function_points(share, everyone)
+    if deduction <= 1e-12 or len(results) == len(everyone):
+        return max(0.0, raw - deduction)
+    first = next(r for r in everyone if r.mutated or r.misformed)
+    holder = [r for r in everyone if r.case.hidden == first.case.hidden]
+    taken_first = min(deduction, per_case * sum(r.credit for r in holder))
+    mine = taken_first if results[0].case.hidden == first.case.hidden else deduction - taken_first
+    return max(0.0, raw - mine)
+
+
 def by_function(results) -> dict:
     groups = {}
     for r in results:
@@ -182,7 +200,6 @@ def by_function(results) -> dict:
 
 def question_feedback(question, results, prepared, counts, score) -> QuestionFeedback:
     """Feedback of one question: its shared failures, then a block per failing function."""
-    from .report import group_points
     groups = by_function(results)
     model = QuestionFeedback(question.name, score, question.points, shared_failures(groups, prepared.shares))
     collapsed = {f for s in model.shared for f in s.functions}

@@ -39,8 +39,12 @@ class CaseResult:
     seconds: float = 0.0
     credit: float = 0.0      # the share of the case earned: 1 when passed; a tuple's right items
     mutated: bool = False    # a right value, but an input was changed in place
-    misformed: float = 0.0   # a right value in the wrong form: the share of the function deducted (Settings.form_share)
     tainted: bool = False    # a public case judged after hidden inputs entered the sandbox: words of a hidden one
+
+    @property
+    def misformed(self) -> float:
+        """A right value in the wrong form (Kind.FORM): the share of the function deducted, else 0."""
+        return self.message.param("share", 0.0) if self.message is not None and self.message.kind == Kind.FORM else 0.0
 
     @property
     def hidden_words(self):
@@ -287,7 +291,7 @@ def verdict(grader, case, outcome):
 def right_values_wrong_form(grader, case, node, exc):
     """A value in a form the contract does not allow: judged again on its numbers; right
     numbers cost Settings.form_share of the function's points, once (a Kind.FORM finding, full
-    credit, CaseResult.misformed), wrong ones fail as any wrong form does."""
+    credit; CaseResult.misformed reads the share from it), wrong ones fail as any wrong form does."""
     token = compare.LENIENT.set(True)
     try:
         again = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings)
@@ -381,13 +385,11 @@ def grade(prepared, submission, name, strategy, settings, scratch, runner, slot=
         else:
             message, seconds, mutated = grader.run(case)
         credit = 1.0 if message is None else message.credit
-        misformed = message.param("share", 0.0) if message is not None and message.kind == Kind.FORM else 0.0
         exact = not getattr(case.check, "bound_to_exact", False)
         grader.progress.record(case, message is None, (message.where or "") if exact and credit < 1 else None)
         if case.hidden or tainted:   # only what a hidden case may say is kept: nothing measured leaves
             message = hidden.rewrite(message, case)
-        results[case.number] = CaseResult(case, message is None, message, seconds, credit, mutated, misformed,
-                                          tainted and not case.hidden)
+        results[case.number] = CaseResult(case, message is None, message, seconds, credit, mutated, tainted and not case.hidden)
 
     waiting, provisional = [], []    # public cases to run later, (case, own helpers) to check later
 
@@ -429,7 +431,7 @@ def function_points(share, results):
     earned = share * sum(r.credit for r in results) / len(results)
     if any(r.mutated for r in results):
         earned -= share / 2
-    earned -= share * max((getattr(r, "misformed", 0.0) for r in results), default=0.0)
+    earned -= share * max((r.misformed for r in results), default=0.0)
     return max(0.0, earned)
 
 

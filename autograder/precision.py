@@ -28,8 +28,7 @@ class Named:
 
 def diagnosis_key(mistake) -> str:
     """"transposed", "factor:N" or "known:<wording>": a Mistake as DIAGNOSES records it."""
-    params = dict(mistake.params)
-    return mistake.key + (f":{params['text']}" if mistake.key == "known" else f":{params['name']}" if mistake.key == "factor" else "")
+    return mistake.identity
 
 
 def named_in(result, prepared, entry, own_function, recorded) -> list[Named]:
@@ -61,7 +60,7 @@ def measure(lab, settings) -> list[Named]:
         for name, (kind, entry, folder) in folders.items():
             if kind != "mistake":
                 continue
-            own = entry.function if "." in entry.function else next(f for f in prepared.shares if f.endswith("." + entry.function))
+            own = mutants.full_name(lab, entry.part, entry.function)
             result = batch.grade_one(prepared, roster.Identity(name, name, name, folder),
                                      intake.take(folder, intake.LabFiles.of(lab)), strategy, settings, root / "scratch", runner, 0)
             named += named_in(result, prepared, name, own, recorded)

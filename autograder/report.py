@@ -15,8 +15,8 @@ import numpy as np
 
 from . import compare, feedback, intake, text
 from .catalogue import Catalogue, cut, display_width, pad
+from .feedback import group_points
 from .findings import Finding, Kind
-from .grading import function_points
 from .hidden import rewrite as rewrite_hidden
 
 STATUS_COLUMNS = ["total_points_earned", "percent_correct", "grading_status"]
@@ -205,27 +205,6 @@ def notebook_parts(lab, lang="en"):
     return {q.name: title for q, title in zip(lab.questions, titles)}
 
 
-def by_function(results):
-    return feedback.by_function(results)
-
-
-def group_points(results, per_case, share, all_results=None):
-    """Points that `results` (one function's cases, all of them or those of one visibility)
-    earn: per_case times their credits, less their part of the function's fixed deduction for
-    an input changed in place (grading.function_points), taken first from the visibility
-    that holds the first such case, so that the parts add up to the function's points."""
-    everyone = all_results if all_results is not None else results
-    raw = per_case * sum(r.credit for r in results)
-    deduction = per_case * sum(r.credit for r in everyone) - function_points(share, everyone)
-    if deduction <= 1e-12 or len(results) == len(everyone):
-        return max(0.0, raw - deduction)
-    first = next(r for r in everyone if r.mutated or getattr(r, "misformed", 0.0))
-    holder = [r for r in everyone if r.case.hidden == first.case.hidden]
-    taken_first = min(deduction, per_case * sum(r.credit for r in holder))
-    mine = taken_first if results[0].case.hidden == first.case.hidden else deduction - taken_first
-    return max(0.0, raw - mine)
-
-
 def lost_line(words, name, earned, points, failed, total, visibility=""):
     """"name: lost X of Y points; k of n cases failed", X = Y - earned as results.json rounds them."""
     earned, points = round(earned, SCORE_DIGITS), round(points, SCORE_DIGITS)
@@ -394,7 +373,7 @@ def submission_failures(result, namer, questions=()):
     counts at most once per function. Functions that share one finding (a module that does
     not import, nothing written yet) make one entry: ("every function of backprop, training", ...)."""
     out = set()
-    groups = by_function(result.cases)
+    groups = feedback.by_function(result.cases)
     for shared in feedback.shared_failures(groups, namer.prepared.shares):
         functions = shared.functions
         whole = [q.name for q in questions if set(q.functions) <= set(functions)]

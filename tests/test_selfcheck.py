@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import batch, build, cases, compare, gradcheck, grading, intake, mutants, report, roster, selfcheck, text
+from autograder import batch, build, cases, compare, feedback, gradcheck, grading, intake, mutants, report, roster, selfcheck, text
 from autograder.findings import Kind
 from autograder.labs import prepare
 from autograder.sandbox import isolation
@@ -246,7 +246,7 @@ def bank_agreement(tmp_path_factory, lab, settings, prepared):
                                  strategy, settings, tmp_path / "scratch", runner, 0)
         out = subprocess.run([sys.executable, "checks.py"], cwd=work, capture_output=True, text=True).stdout
         local = checks_blocks(out)
-        docked = {f for f, group in feedback_groups(result).items()
+        docked = {f for f, group in feedback.by_function(result.cases).items()
                   if grading.function_points(prepared.shares[f], group) < prepared.shares[f] - 1e-9}
         for r in (r for r in result.cases if not r.case.hidden):
             passed, lines = local.get(r.case.number, (None, []))
@@ -274,9 +274,3 @@ def test_own_checks_fail_only_functions_the_grade_docks(bank_agreement):
     _, own = bank_agreement
     assert not own, "\n".join(own)
 
-
-def feedback_groups(result):
-    groups = {}
-    for r in result.cases:
-        groups.setdefault(r.case.function, []).append(r)
-    return groups

@@ -77,6 +77,12 @@ class Mistake:
     def param(self, name, default=None):
         return dict(self.params).get(name, default)
 
+    @property
+    def identity(self) -> str:
+        """"transposed", "factor:N" or "known:<wording>": the mistake as a lab's bank records it."""
+        extra = {"known": "text", "factor": "name"}.get(self.key)
+        return f"{self.key}:{self.param(extra)}" if extra else self.key
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -95,14 +101,6 @@ class Finding:
 
     def param(self, name, default=None):
         return dict(self.params).get(name, default)
-
-    @property
-    def mistake_key(self) -> str:
-        """"" or the mistake's identity: its key, and a known mistake's own text."""
-        if self.mistake is None:
-            return ""
-        return self.mistake.key + (f":{self.mistake.param('text')}" if self.mistake.key == "known" else "") + (
-            f":{self.mistake.param('name')}" if self.mistake.key == "factor" else "")
 
     def with_mistake(self, mistake: Mistake | None) -> Finding:
         return replace(self, mistake=mistake or self.mistake)

@@ -406,7 +406,7 @@ def verdict(grader, case, outcome):
 def right_values_wrong_form(grader, case, node, exc):
     """A value in a form the contract does not allow: judged again on its numbers; right
     numbers cost Settings.form_share of the function's points, once (a Kind.FORM finding, full
-    credit, CaseResult.misformed), wrong ones fail as any wrong form does."""
+    credit; CaseResult.misformed reads the share from it), wrong ones fail as any wrong form does."""
     token = compare.LENIENT.set(True)
     try:
         again = case.check.judge(case, node, grader.prepared.expected[case.number], grader.settings)
