@@ -194,7 +194,8 @@ def test_checks_and_the_grader_give_the_same_verdict_in_the_same_words(tmp_path,
 # The whole bank (every mistake and variant, about 6 s each) with KIT_WHOLE_BANK=1; by default a
 # sample of entries chosen to cover a public failure, an own check of checks.py and a variant.
 WHOLE_BANK = os.environ.get("KIT_WHOLE_BANK") == "1"
-SAMPLE = ["softmax_axis0", "mlp_backward_derivative_at_a", "mse_mean_over_all_entries", "tanh_grad_eq16"]
+SAMPLE = ["softmax_axis0", "mlp_backward_derivative_at_a", "mse_mean_over_all_entries", "tanh_grad_eq16", "relu_abs",
+          "dense_forward_no_transpose"]
 
 
 def bank_entries(lab):
@@ -269,8 +270,9 @@ def test_public_cases_agree_with_the_grade_across_the_bank(bank_agreement):
 
 
 def test_own_checks_fail_only_functions_the_grade_docks(bank_agreement):
-    """(Before checks.py said so, its own checks of mlp_backward, softmax_jacobian and train
-    failed those functions for a wrong tanh_grad or softmax: 4 disagreements on the sample.)"""
+    """(Before its checks declared what they run (check(..., uses=...)), checks.py's own checks
+    of relu_grad, mlp_forward, mlp_backward, softmax_jacobian and train failed those functions for
+    a wrong relu, dense_forward, tanh_grad or softmax: 32 disagreements on the whole bank.)"""
     _, own = bank_agreement
     assert not own, "\n".join(own)
 
